@@ -4,8 +4,8 @@
 //! `cargo bench -p shipgate-vulndb --bench vulndb`
 //! (set `SHIPGATE_SHARED_DATA` if the shared data is not at `<repo>/../shared/data`).
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use shipgate_vulndb::{import, Database};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use shipgate_vulndb::{Database, import};
 use std::hint::black_box;
 use std::io::Write;
 use std::path::PathBuf;
@@ -16,7 +16,8 @@ fn shared_osv() -> Option<Vec<PathBuf>> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
     let osv = base.join("osv");
-    osv.is_dir().then(|| ["pypa", "go", "crates-io"].map(|d| osv.join(d)).to_vec())
+    osv.is_dir()
+        .then(|| ["pypa", "go", "crates-io"].map(|d| osv.join(d)).to_vec())
 }
 
 /// A zip with `n` synthetic advisories shaped like OSV export records.
@@ -24,7 +25,8 @@ fn synthetic_zip(n: usize) -> Vec<u8> {
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut w = zip::ZipWriter::new(&mut buf);
-        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
         for i in 0..n {
             let rec = serde_json::json!({
                 "id": format!("SYN-{i}"),
@@ -40,7 +42,8 @@ fn synthetic_zip(n: usize) -> Vec<u8> {
                 }],
                 "references": [{"type": "ADVISORY", "url": format!("https://example.invalid/{i}")}]
             });
-            w.start_file(format!("SYN-{i}.json"), opts).expect("zip member");
+            w.start_file(format!("SYN-{i}.json"), opts)
+                .expect("zip member");
             w.write_all(rec.to_string().as_bytes()).expect("zip write");
         }
         w.finish().expect("zip finish");
@@ -72,7 +75,11 @@ fn benches(c: &mut Criterion) {
             ("PyPI", "requests", "2.19.0"),
             ("PyPI", "jinja2", "2.10"),
             ("Go", "github.com/gin-gonic/gin", "v1.5.0"),
-            ("Go", "golang.org/x/net", "v0.0.0-20200202094626-16171245cfb2"),
+            (
+                "Go",
+                "golang.org/x/net",
+                "v0.0.0-20200202094626-16171245cfb2",
+            ),
             ("crates.io", "smallvec", "0.6.2"),
             ("crates.io", "tokio", "1.0.0"),
             ("PyPI", "not-a-package", "1.0"),
@@ -104,7 +111,11 @@ fn benches(c: &mut Criterion) {
     let syn_db = tmp.path().join("syn.bin");
     g.throughput(criterion::Throughput::Elements(n as u64));
     g.bench_function("synthetic_zip_50k_records", |b| {
-        b.iter_batched(|| (), |()| black_box(import(&syn_db, std::slice::from_ref(&zip_path)).expect("import")), BatchSize::PerIteration);
+        b.iter_batched(
+            || (),
+            |()| black_box(import(&syn_db, std::slice::from_ref(&zip_path)).expect("import")),
+            BatchSize::PerIteration,
+        );
     });
     g.finish();
 }

@@ -6,16 +6,26 @@ use crate::import::LoadedRecord;
 use crate::osv::OsvRecord;
 use crate::range::prepare_range;
 use crate::severity::severity_of;
-use crate::store::{key_of, record_error, EcosystemStats, Metadata, SourceInfo, StoredAdvisory, StoredAffected, Writer};
+use crate::store::{
+    EcosystemStats, Metadata, SourceInfo, StoredAdvisory, StoredAffected, Writer, key_of,
+    record_error,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+
+/// An advisory already added: its index, `modified` and the keys it was filed under.
+struct Seen {
+    idx: u32,
+    modified: Option<String>,
+    keys: Vec<Vec<u8>>,
+}
 
 /// Collects records and writes the database when finished.
 pub(crate) struct Builder {
     writer: Writer,
     packages: BTreeMap<Vec<u8>, Vec<StoredAffected>>,
-    /// id -> (advisory index, modified, keys it was filed under)
-    ids: HashMap<String, (u32, Option<String>, Vec<Vec<u8>>)>,
+    /// id -> where that advisory went
+    ids: HashMap<String, Seen>,
     pub errors: Vec<ImportError>,
     pub withdrawn: u64,
     pub records: u64,
@@ -55,12 +65,12 @@ impl Builder {
             references: record.references.clone(),
         };
         let idx = match self.ids.get(&id) {
-            Some((idx, modified, keys)) => {
+            Some(seen) => {
                 // the same advisory twice (overlapping inputs): keep the newer copy
-                if record.modified <= *modified {
+                if record.modified <= seen.modified {
                     return Ok(());
                 }
-                let (idx, keys) = (*idx, keys.clone());
+                let (idx, keys) = (seen.idx, seen.keys.clone());
                 for k in &keys {
                     if let Some(list) = self.packages.get_mut(k) {
                         list.retain(|e| e.advisory != idx);
@@ -72,7 +82,14 @@ impl Builder {
             None => self.writer.add_advisory(&adv)?,
         };
         let keys = self.file_affected(&origin, &record, idx);
-        self.ids.insert(id, (idx, record.modified.clone(), keys));
+        self.ids.insert(
+            id,
+            Seen {
+                idx,
+                modified: record.modified.clone(),
+                keys,
+            },
+        );
         Ok(())
     }
 
@@ -80,11 +97,20 @@ impl Builder {
         let mut keys = Vec::new();
         for (n, affected) in record.affected.iter().enumerate() {
             let Some(pkg) = &affected.package else {
-                self.errors.push(record_error(origin, format!("{}: affected[{n}] has no package; entry skipped", record.id)));
+                self.errors.push(record_error(
+                    origin,
+                    format!("{}: affected[{n}] has no package; entry skipped", record.id),
+                ));
                 continue;
             };
             if pkg.ecosystem.trim().is_empty() || pkg.name.trim().is_empty() {
-                self.errors.push(record_error(origin, format!("{}: affected[{n}] lacks an ecosystem or name; entry skipped", record.id)));
+                self.errors.push(record_error(
+                    origin,
+                    format!(
+                        "{}: affected[{n}] lacks an ecosystem or name; entry skipped",
+                        record.id
+                    ),
+                ));
                 continue;
             }
             let eco = pkg.ecosystem.trim();
@@ -95,7 +121,11 @@ impl Builder {
             let mut ranges = Vec::new();
             let mut degraded = false;
             for (r, range) in affected.ranges.iter().enumerate() {
-                let Some(s) = scheme.or(if range.kind == "SEMVER" { Some(crate::version::Scheme::SemVer) } else { None }) else {
+                let Some(s) = scheme.or(if range.kind == "SEMVER" {
+                    Some(crate::version::Scheme::SemVer)
+                } else {
+                    None
+                }) else {
                     continue;
                 };
                 match prepare_range(s, range) {
@@ -105,7 +135,10 @@ impl Builder {
                         degraded = true;
                         self.errors.push(record_error(
                             origin,
-                            format!("{}: affected[{n}].ranges[{r}] ({} {}): {e}; this range is ignored", record.id, eco, pkg.name),
+                            format!(
+                                "{}: affected[{n}].ranges[{r}] ({} {}): {e}; this range is ignored",
+                                record.id, eco, pkg.name
+                            ),
                         ));
                     }
                 }

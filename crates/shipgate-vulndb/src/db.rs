@@ -5,9 +5,9 @@ use crate::ecosystem;
 use crate::error::{Error, ImportError, Result};
 use crate::import::visit_path;
 use crate::osv::Reference;
-use crate::range::{evaluate, RangeResult};
+use crate::range::{RangeResult, evaluate};
 use crate::severity::SeverityInfo;
-use crate::store::{key_of, Metadata, Reader, SourceInfo, StoredAffected};
+use crate::store::{Metadata, Reader, SourceInfo, StoredAffected, key_of};
 use crate::version::{Scheme, Version};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -76,7 +76,10 @@ pub struct Freshness {
 
 impl Default for Freshness {
     fn default() -> Self {
-        Freshness { max_age: DEFAULT_MAX_AGE, offline: false }
+        Freshness {
+            max_age: DEFAULT_MAX_AGE,
+            offline: false,
+        }
     }
 }
 
@@ -97,7 +100,10 @@ const CACHE_LIMIT: usize = 65_536;
 impl Database {
     /// Opens the database file at `path` (reads only the index).
     pub fn open(path: &Path) -> Result<Database> {
-        Ok(Database { reader: Reader::open(path)?, cache: Mutex::new(HashMap::new()) })
+        Ok(Database {
+            reader: Reader::open(path)?,
+            cache: Mutex::new(HashMap::new()),
+        })
     }
 
     /// Opens and checks freshness: no database or a stale one is an error
@@ -110,7 +116,11 @@ impl Database {
     }
 
     /// Freshness check against `now` (see [`Database::open_checked`]).
-    pub fn check_freshness(&self, freshness: Freshness, now: jiff::Timestamp) -> Result<Option<String>> {
+    pub fn check_freshness(
+        &self,
+        freshness: Freshness,
+        now: jiff::Timestamp,
+    ) -> Result<Option<String>> {
         let age = age_seconds(self.reader.meta.built_at, now);
         if freshness.offline {
             return Ok(Some(format!(
@@ -136,7 +146,9 @@ impl Database {
 
     /// Status for `shipgate db status`.
     pub fn status(&self) -> Status {
-        let size_bytes = std::fs::metadata(self.reader.path()).map(|m| m.len()).unwrap_or(0);
+        let size_bytes = std::fs::metadata(self.reader.path())
+            .map(|m| m.len())
+            .unwrap_or(0);
         Status {
             path: self.reader.path().to_owned(),
             size_bytes,
@@ -147,12 +159,22 @@ impl Database {
 
     fn entries_for(&self, ecosystem: &str, name: &str) -> Result<Option<Arc<Vec<StoredAffected>>>> {
         let key = key_of(ecosystem, &ecosystem::normalize_name(ecosystem, name));
-        let Some(slot) = self.reader.find(&key) else { return Ok(None) };
-        if let Some(hit) = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&slot) {
+        let Some(slot) = self.reader.find(&key) else {
+            return Ok(None);
+        };
+        if let Some(hit) = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&slot)
+        {
             return Ok(Some(Arc::clone(hit)));
         }
         let entries = Arc::new(self.reader.entries(slot)?);
-        let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
         }
@@ -171,7 +193,11 @@ impl Database {
             }
             return Ok(Vec::new());
         };
-        let invalid = |source| Error::InvalidVersion { ecosystem: ecosystem.to_owned(), name: name.to_owned(), source };
+        let invalid = |source| Error::InvalidVersion {
+            ecosystem: ecosystem.to_owned(),
+            name: name.to_owned(),
+            source,
+        };
         let parsed: Option<Version> = match scheme {
             Some(s) => Some(s.parse(version).map_err(invalid)?),
             None => None,
@@ -183,12 +209,18 @@ impl Database {
             let mut fixed: Vec<String> = Vec::new();
             for r in &e.ranges {
                 let v = if r.semver || parsed.is_none() {
-                    semver_parsed.get_or_insert_with(|| Scheme::SemVer.parse(version).ok()).as_ref()
+                    semver_parsed
+                        .get_or_insert_with(|| Scheme::SemVer.parse(version).ok())
+                        .as_ref()
                 } else {
                     parsed.as_ref()
                 };
                 let Some(v) = v else { continue };
-                let rs = if r.semver { Scheme::SemVer } else { scheme.unwrap_or(Scheme::SemVer) };
+                let rs = if r.semver {
+                    Scheme::SemVer
+                } else {
+                    scheme.unwrap_or(Scheme::SemVer)
+                };
                 if let RangeResult::Affected(f) = evaluate(rs, v, r) {
                     affected = true;
                     if let Some(f) = f
@@ -200,7 +232,9 @@ impl Database {
             }
             if !affected {
                 affected = e.versions.iter().any(|listed| match (scheme, &parsed) {
-                    (Some(s), Some(p)) => listed == version || s.parse(listed).is_ok_and(|l| l.cmp_same(p).is_eq()),
+                    (Some(s), Some(p)) => {
+                        listed == version || s.parse(listed).is_ok_and(|l| l.cmp_same(p).is_eq())
+                    }
                     _ => listed == version,
                 });
             }
@@ -225,21 +259,24 @@ impl Database {
                 .find(|r| r.kind == "ADVISORY")
                 .map(|r| r.url.clone())
                 .unwrap_or_else(|| format!("https://osv.dev/vulnerability/{}", adv.id));
-            out.push((idx, VulnMatch {
-                id: adv.id,
-                aliases: adv.aliases,
-                summary: adv.summary,
-                details: adv.details,
-                severity: e.severity.clone(),
-                fixed,
-                ecosystem: e.ecosystem.clone(),
-                package: e.name.clone(),
-                purl: e.purl.clone(),
-                url,
-                references: adv.references,
-                published: adv.published,
-                modified: adv.modified,
-            }));
+            out.push((
+                idx,
+                VulnMatch {
+                    id: adv.id,
+                    aliases: adv.aliases,
+                    summary: adv.summary,
+                    details: adv.details,
+                    severity: e.severity.clone(),
+                    fixed,
+                    ecosystem: e.ecosystem.clone(),
+                    package: e.name.clone(),
+                    purl: e.purl.clone(),
+                    url,
+                    references: adv.references,
+                    published: adv.published,
+                    modified: adv.modified,
+                },
+            ));
         }
         let mut out: Vec<VulnMatch> = out.into_iter().map(|(_, m)| m).collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -285,16 +322,28 @@ pub struct ImportReport {
 pub fn import(db_path: &Path, inputs: &[PathBuf]) -> Result<ImportReport> {
     for input in inputs {
         if !input.exists() {
-            return Err(Error::Source { path: input.clone(), reason: "no such file or folder".into() });
+            return Err(Error::Source {
+                path: input.clone(),
+                reason: "no such file or folder".into(),
+            });
         }
     }
-    let sources = inputs.iter().map(|p| (p.display().to_string(), None, p.clone(), None, None, None)).collect();
+    let sources = inputs
+        .iter()
+        .map(|p| (p.display().to_string(), None, p.clone(), None, None, None))
+        .collect();
     build_from(db_path, sources)
 }
 
 /// (location, ecosystem, file, etag, last_modified, fetched_at)
-pub(crate) type SourceSpec =
-    (String, Option<String>, PathBuf, Option<String>, Option<String>, Option<jiff::Timestamp>);
+pub(crate) type SourceSpec = (
+    String,
+    Option<String>,
+    PathBuf,
+    Option<String>,
+    Option<String>,
+    Option<jiff::Timestamp>,
+);
 
 pub(crate) fn build_from(db_path: &Path, sources: Vec<SourceSpec>) -> Result<ImportReport> {
     let mut builder = Builder::new(db_path)?;
@@ -316,7 +365,14 @@ pub(crate) fn build_from(db_path: &Path, sources: Vec<SourceSpec>) -> Result<Imp
         }
         files += visited.files as u64;
         errors.extend(visited.errors);
-        infos.push(SourceInfo { location, ecosystem: eco, etag, last_modified, fetched_at, records: builder.records - before });
+        infos.push(SourceInfo {
+            location,
+            ecosystem: eco,
+            etag,
+            last_modified,
+            fetched_at,
+            records: builder.records - before,
+        });
     }
     if builder.records == 0 {
         errors.append(&mut builder.errors);
@@ -326,5 +382,11 @@ pub(crate) fn build_from(db_path: &Path, sources: Vec<SourceSpec>) -> Result<Imp
     let notes = builder.notes();
     let records_read = builder.records;
     let metadata = builder.finish(infos)?;
-    Ok(ImportReport { metadata, records_read, files, errors, notes })
+    Ok(ImportReport {
+        metadata,
+        records_read,
+        files,
+        errors,
+        notes,
+    })
 }

@@ -36,8 +36,8 @@ pub fn scheme_for(ecosystem: &str) -> Option<Scheme> {
         "CRAN" | "Bioconductor" => Scheme::Cran,
         "Debian" | "Ubuntu" | "Echo" => Scheme::Debian,
         "Alpine" | "Wolfi" | "Chainguard" | "MinimOS" => Scheme::Alpine,
-        "Red Hat" | "AlmaLinux" | "Rocky Linux" | "openSUSE" | "SUSE" | "Mageia"
-        | "openEuler" | "Azure Linux" | "Photon OS" | "Oracle Linux" => Scheme::Rpm,
+        "Red Hat" | "AlmaLinux" | "Rocky Linux" | "openSUSE" | "SUSE" | "Mageia" | "openEuler"
+        | "Azure Linux" | "Photon OS" | "Oracle Linux" => Scheme::Rpm,
         _ => return None,
     })
 }
@@ -62,8 +62,9 @@ pub fn normalize_name(ecosystem: &str, name: &str) -> String {
             out
         }
         "crates.io" => name.trim().to_lowercase().replace('_', "-"),
-        "NuGet" | "Packagist" | "Pub" | "Debian" | "Ubuntu" | "Alpine" | "Wolfi"
-        | "Chainguard" => name.trim().to_lowercase(),
+        "NuGet" | "Packagist" | "Pub" | "Debian" | "Ubuntu" | "Alpine" | "Wolfi" | "Chainguard" => {
+            name.trim().to_lowercase()
+        }
         _ => name.trim().to_owned(),
     }
 }
@@ -74,11 +75,20 @@ mod tests {
 
     #[test]
     fn names_normalize_per_ecosystem() {
-        assert_eq!(normalize_name("PyPI", "Django_REST.framework"), "django-rest-framework");
+        assert_eq!(
+            normalize_name("PyPI", "Django_REST.framework"),
+            "django-rest-framework"
+        );
         assert_eq!(normalize_name("PyPI", "a__b"), "a-b");
         assert_eq!(normalize_name("crates.io", "Serde_JSON"), "serde-json");
-        assert_eq!(normalize_name("NuGet", "Newtonsoft.Json"), "newtonsoft.json");
-        assert_eq!(normalize_name("Go", "github.com/BurntSushi/toml"), "github.com/BurntSushi/toml");
+        assert_eq!(
+            normalize_name("NuGet", "Newtonsoft.Json"),
+            "newtonsoft.json"
+        );
+        assert_eq!(
+            normalize_name("Go", "github.com/BurntSushi/toml"),
+            "github.com/BurntSushi/toml"
+        );
         assert_eq!(scheme_for("Debian:12"), Some(Scheme::Debian));
         assert_eq!(scheme_for("Rocky Linux:9"), Some(Scheme::Rpm));
         assert_eq!(scheme_for("Nope"), None);

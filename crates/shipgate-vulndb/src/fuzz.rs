@@ -10,17 +10,32 @@ use crate::severity::severity_of;
 /// scoring, version parsing, range preparation and evaluation against the
 /// event versions themselves. Must never panic.
 pub fn fuzz_osv_record(data: &[u8]) {
-    let yaml = !data.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b == b'{' || *b == b'[');
-    let Ok(records) = parse_bytes("fuzz", data, yaml) else { return };
+    let yaml = !data
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{' || *b == b'[');
+    let Ok(records) = parse_bytes("fuzz", data, yaml) else {
+        return;
+    };
     for record in &records {
         for affected in &record.affected {
             let _ = severity_of(record, Some(affected));
-            let Some(pkg) = &affected.package else { continue };
+            let Some(pkg) = &affected.package else {
+                continue;
+            };
             let _ = ecosystem::normalize_name(&pkg.ecosystem, &pkg.name);
-            let Some(scheme) = ecosystem::scheme_for(&pkg.ecosystem) else { continue };
+            let Some(scheme) = ecosystem::scheme_for(&pkg.ecosystem) else {
+                continue;
+            };
             for range in &affected.ranges {
-                let Ok(Some(prepared)) = prepare_range(scheme, range) else { continue };
-                let rs = if prepared.semver { crate::version::Scheme::SemVer } else { scheme };
+                let Ok(Some(prepared)) = prepare_range(scheme, range) else {
+                    continue;
+                };
+                let rs = if prepared.semver {
+                    crate::version::Scheme::SemVer
+                } else {
+                    scheme
+                };
                 for e in &prepared.events {
                     if let Ok(v) = rs.parse(&e.version) {
                         let _ = evaluate(scheme, &v, &prepared);

@@ -70,15 +70,20 @@ fn kind_of(path: &Path) -> Option<Kind> {
 /// Parses one record file's bytes. `origin` names it in errors.
 pub fn parse_bytes(origin: &str, bytes: &[u8], yaml: bool) -> Result<Vec<OsvRecord>, ImportError> {
     let records = if yaml {
-        serde_saphyr::from_slice::<OsvRecord>(bytes).map(|r| vec![r]).map_err(|e| {
-            let loc = e.location();
-            ImportError {
-                path: origin.to_owned(),
-                line: loc.map(|l| u32::try_from(l.line()).unwrap_or(u32::MAX)),
-                column: loc.map(|l| u32::try_from(l.column()).unwrap_or(u32::MAX)),
-                message: format!("not a valid OSV YAML record: {}", first_line(&e.to_string())),
-            }
-        })?
+        serde_saphyr::from_slice::<OsvRecord>(bytes)
+            .map(|r| vec![r])
+            .map_err(|e| {
+                let loc = e.location();
+                ImportError {
+                    path: origin.to_owned(),
+                    line: loc.map(|l| u32::try_from(l.line()).unwrap_or(u32::MAX)),
+                    column: loc.map(|l| u32::try_from(l.column()).unwrap_or(u32::MAX)),
+                    message: format!(
+                        "not a valid OSV YAML record: {}",
+                        first_line(&e.to_string())
+                    ),
+                }
+            })?
     } else {
         let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
         let parsed = if start.is_some_and(|i| bytes[i] == b'[') {
@@ -111,7 +116,12 @@ fn first_line(s: &str) -> &str {
 }
 
 fn io_error(path: &Path, what: &str, e: &std::io::Error) -> ImportError {
-    ImportError { path: path.display().to_string(), line: None, column: None, message: format!("{what}: {e}") }
+    ImportError {
+        path: path.display().to_string(),
+        line: None,
+        column: None,
+        message: format!("{what}: {e}"),
+    }
 }
 
 fn load_file(path: &Path, kind: Kind) -> Result<Vec<LoadedRecord>, ImportError> {
@@ -133,7 +143,13 @@ fn load_file(path: &Path, kind: Kind) -> Result<Vec<LoadedRecord>, ImportError> 
         });
     }
     let rs = parse_bytes(&origin, &bytes, kind == Kind::Yaml)?;
-    Ok(rs.into_iter().map(|record| LoadedRecord { origin: origin.clone(), record }).collect())
+    Ok(rs
+        .into_iter()
+        .map(|record| LoadedRecord {
+            origin: origin.clone(),
+            record,
+        })
+        .collect())
 }
 
 /// Reads every record member of a zip archive. A damaged archive (e.g.
@@ -167,7 +183,12 @@ pub fn visit_zip(path: &Path, sink: &mut Sink<'_>) -> Visited {
             .par_iter()
             .map(|(origin, yaml, bytes)| {
                 parse_bytes(origin, bytes, *yaml).map(|rs| {
-                    rs.into_iter().map(|record| LoadedRecord { origin: origin.clone(), record }).collect()
+                    rs.into_iter()
+                        .map(|record| LoadedRecord {
+                            origin: origin.clone(),
+                            record,
+                        })
+                        .collect()
                 })
             })
             .collect();
@@ -207,11 +228,17 @@ pub fn visit_zip(path: &Path, sink: &mut Sink<'_>) -> Visited {
                 continue;
             }
         };
-        let Some(kind) = kind_of(Path::new(&name)).filter(|k| *k != Kind::Zip) else { continue };
+        let Some(kind) = kind_of(Path::new(&name)).filter(|k| *k != Kind::Zip) else {
+            continue;
+        };
         out.files += 1;
         let origin = format!("{}!{name}", path.display());
-        let mut bytes = Vec::with_capacity(usize::try_from(member.size().min(MAX_RECORD_BYTES)).unwrap_or(0));
-        match (&mut member).take(MAX_RECORD_BYTES + 1).read_to_end(&mut bytes) {
+        let mut bytes =
+            Vec::with_capacity(usize::try_from(member.size().min(MAX_RECORD_BYTES)).unwrap_or(0));
+        match (&mut member)
+            .take(MAX_RECORD_BYTES + 1)
+            .read_to_end(&mut bytes)
+        {
             Ok(_) if bytes.len() as u64 > MAX_RECORD_BYTES => out.errors.push(ImportError {
                 path: origin,
                 line: None,
@@ -268,7 +295,9 @@ fn walk(dir: &Path, files: &mut Vec<(PathBuf, Kind)>, errors: &mut Vec<ImportErr
 pub fn visit_path(path: &Path, sink: &mut Sink<'_>) -> Result<Visited> {
     let meta = std::fs::metadata(path).map_err(|e| Error::Source {
         path: path.to_owned(),
-        reason: format!("{e} (expected an OSV .json/.yaml file, an all.zip archive or a folder of them)"),
+        reason: format!(
+            "{e} (expected an OSV .json/.yaml file, an all.zip archive or a folder of them)"
+        ),
     })?;
     let mut out = Visited::default();
     let files = if meta.is_dir() {
@@ -310,5 +339,9 @@ pub fn visit_path(path: &Path, sink: &mut Sink<'_>) -> Result<Visited> {
 pub fn load_path(path: &Path) -> Result<Loaded> {
     let mut records = Vec::new();
     let v = visit_path(path, &mut |r| records.push(r))?;
-    Ok(Loaded { records, errors: v.errors, files: v.files })
+    Ok(Loaded {
+        records,
+        errors: v.errors,
+        files: v.files,
+    })
 }

@@ -45,9 +45,13 @@ mod store;
 pub mod update;
 pub mod version;
 
-pub use db::{import, Database, Freshness, ImportReport, Status, VulnMatch, DB_FILE_NAME, DEFAULT_MAX_AGE};
+pub use db::{
+    DB_FILE_NAME, DEFAULT_MAX_AGE, Database, Freshness, ImportReport, Status, VulnMatch, import,
+};
 pub use error::{Error, ImportError, Result};
 pub use fuzz::fuzz_osv_record;
 pub use severity::{Level, SeverityInfo};
 pub use store::{EcosystemStats, Metadata, SourceInfo};
-pub use update::{update, UpdateOptions, UpdateReport, UpdateSource, DEFAULT_ECOSYSTEMS, DEFAULT_MIRROR};
+pub use update::{
+    DEFAULT_ECOSYSTEMS, DEFAULT_MIRROR, UpdateOptions, UpdateReport, UpdateSource, update,
+};

@@ -119,16 +119,32 @@ pub struct Range {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     /// Start of an affected span (inclusive); `"0"` means "from the beginning".
-    #[serde(default, deserialize_with = "opt_scalar_string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_scalar_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub introduced: Option<String>,
     /// First unaffected version (exclusive end).
-    #[serde(default, deserialize_with = "opt_scalar_string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_scalar_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fixed: Option<String>,
     /// Last affected version (inclusive end).
-    #[serde(default, deserialize_with = "opt_scalar_string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_scalar_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_affected: Option<String>,
     /// Upper limit: nothing at or above it is affected by this range.
-    #[serde(default, deserialize_with = "opt_scalar_string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_scalar_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub limit: Option<String>,
 }
 
@@ -176,7 +192,9 @@ impl Scalar {
 }
 
 fn scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(Option::<Scalar>::deserialize(d)?.map(Scalar::into_string).unwrap_or_default())
+    Ok(Option::<Scalar>::deserialize(d)?
+        .map(Scalar::into_string)
+        .unwrap_or_default())
 }
 
 fn opt_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

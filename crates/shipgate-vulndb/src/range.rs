@@ -75,8 +75,18 @@ pub fn prepare_range(scheme: Scheme, range: &Range) -> Result<Option<PreparedRan
         ];
         for (kind, v) in pairs {
             let Some(v) = v else { continue };
-            let parsed = if is_zero(kind, v) { None } else { Some(scheme.parse(v)?) };
-            keyed.push((parsed, PreparedEvent { kind, version: v.clone() }));
+            let parsed = if is_zero(kind, v) {
+                None
+            } else {
+                Some(scheme.parse(v)?)
+            };
+            keyed.push((
+                parsed,
+                PreparedEvent {
+                    kind,
+                    version: v.clone(),
+                },
+            ));
         }
     }
     // stable: events at the same version keep the advisory's order
@@ -86,7 +96,10 @@ pub fn prepare_range(scheme: Scheme, range: &Range) -> Result<Option<PreparedRan
         (Some(_), None) => Ordering::Greater,
         (Some(a), Some(b)) => a.cmp_same(b),
     });
-    Ok(Some(PreparedRange { semver, events: keyed.into_iter().map(|(_, e)| e).collect() }))
+    Ok(Some(PreparedRange {
+        semver,
+        events: keyed.into_iter().map(|(_, e)| e).collect(),
+    }))
 }
 
 /// The outcome of evaluating one version against one range.
@@ -182,11 +195,19 @@ mod tests {
         let r = Range {
             kind: "ECOSYSTEM".into(),
             repo: None,
-            events: vec![ev(Some("2.0"), None, None), ev(None, Some("1.5"), None), ev(Some("1.0"), None, None), ev(None, None, Some("2.3"))],
+            events: vec![
+                ev(Some("2.0"), None, None),
+                ev(None, Some("1.5"), None),
+                ev(Some("1.0"), None, None),
+                ev(None, None, Some("2.3")),
+            ],
         };
         let s = Scheme::Pep440;
         assert_eq!(check(s, &r, "0.9"), RangeResult::Unaffected);
-        assert_eq!(check(s, &r, "1.0"), RangeResult::Affected(Some("1.5".into())));
+        assert_eq!(
+            check(s, &r, "1.0"),
+            RangeResult::Affected(Some("1.5".into()))
+        );
         assert_eq!(check(s, &r, "1.5"), RangeResult::Unaffected);
         assert_eq!(check(s, &r, "2.0"), RangeResult::Affected(None));
         assert_eq!(check(s, &r, "2.3"), RangeResult::Affected(None));
@@ -195,18 +216,39 @@ mod tests {
 
     #[test]
     fn zero_covers_prereleases_and_git_is_skipped() {
-        let r = Range { kind: "SEMVER".into(), repo: None, events: vec![ev(Some("0"), None, None), ev(None, Some("1.0.0"), None)] };
-        assert_eq!(check(Scheme::SemVer, &r, "0.0.0-alpha"), RangeResult::Affected(Some("1.0.0".into())));
+        let r = Range {
+            kind: "SEMVER".into(),
+            repo: None,
+            events: vec![ev(Some("0"), None, None), ev(None, Some("1.0.0"), None)],
+        };
+        assert_eq!(
+            check(Scheme::SemVer, &r, "0.0.0-alpha"),
+            RangeResult::Affected(Some("1.0.0".into()))
+        );
         assert_eq!(check(Scheme::SemVer, &r, "1.0.0"), RangeResult::Unaffected);
-        let g = Range { kind: "GIT".into(), repo: None, events: vec![ev(Some("0"), None, None)] };
+        let g = Range {
+            kind: "GIT".into(),
+            repo: None,
+            events: vec![ev(Some("0"), None, None)],
+        };
         assert_eq!(prepare_range(Scheme::SemVer, &g), Ok(None));
     }
 
     #[test]
     fn limit_caps_range() {
-        let mut r = Range { kind: "ECOSYSTEM".into(), repo: None, events: vec![ev(Some("1.0"), None, None)] };
-        r.events.push(Event { limit: Some("3.0".into()), ..Default::default() });
-        assert_eq!(check(Scheme::Pep440, &r, "2.0"), RangeResult::Affected(None));
+        let mut r = Range {
+            kind: "ECOSYSTEM".into(),
+            repo: None,
+            events: vec![ev(Some("1.0"), None, None)],
+        };
+        r.events.push(Event {
+            limit: Some("3.0".into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            check(Scheme::Pep440, &r, "2.0"),
+            RangeResult::Affected(None)
+        );
         assert_eq!(check(Scheme::Pep440, &r, "3.0"), RangeResult::Unaffected);
     }
 }

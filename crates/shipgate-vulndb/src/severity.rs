@@ -92,7 +92,11 @@ pub fn level_of_score(score: f64) -> Level {
 
 /// Level of a CVSS v2 base score (v2 has no "critical").
 pub fn level_of_v2_score(score: f64) -> Level {
-    if score >= 7.0 { Level::High } else { level_of_score(score) }
+    if score >= 7.0 {
+        Level::High
+    } else {
+        level_of_score(score)
+    }
 }
 
 /// Maps a severity word (`HIGH`, `moderate`, `negligible`, `important`, ...).
@@ -119,7 +123,11 @@ pub fn score_vector(kind: &str, vector: &str) -> Option<(u8, f64, Level)> {
         "CVSS_V3" | "CVSS_V4" => {
             let v = cvss::Cvss::from_str(vector).ok()?;
             let s = v.score();
-            let rank = if matches!(v, cvss::Cvss::CvssV40(_)) { 3 } else { 2 };
+            let rank = if matches!(v, cvss::Cvss::CvssV40(_)) {
+                3
+            } else {
+                2
+            };
             Some((rank, s, level_of_score(s)))
         }
         _ => None,
@@ -160,7 +168,8 @@ fn word_at(value: Option<&serde_json::Value>) -> Option<Level> {
 
 /// The severity of `record` as it applies to `affected` (if known).
 pub fn severity_of(record: &OsvRecord, affected: Option<&Affected>) -> SeverityInfo {
-    let cvss = best_cvss(&record.severity).or_else(|| affected.and_then(|a| best_cvss(&a.severity)));
+    let cvss =
+        best_cvss(&record.severity).or_else(|| affected.and_then(|a| best_cvss(&a.severity)));
     if let Some(s) = cvss {
         return s;
     }
@@ -170,8 +179,18 @@ pub fn severity_of(record: &OsvRecord, affected: Option<&Affected>) -> SeverityI
         .or_else(|| affected.and_then(|a| word_at(a.database_specific.as_ref())))
         .or_else(|| affected.and_then(|a| word_at(a.ecosystem_specific.as_ref())));
     match word {
-        Some(level) => SeverityInfo { level, source: LevelSource::Database, score: None, vector: None },
-        None => SeverityInfo { level: DEFAULT_LEVEL, source: LevelSource::Default, score: None, vector: None },
+        Some(level) => SeverityInfo {
+            level,
+            source: LevelSource::Database,
+            score: None,
+            vector: None,
+        },
+        None => SeverityInfo {
+            level: DEFAULT_LEVEL,
+            source: LevelSource::Default,
+            score: None,
+            vector: None,
+        },
     }
 }
 
@@ -180,7 +199,10 @@ mod tests {
     use super::*;
 
     fn sev(kind: &str, score: &str) -> OsvSeverity {
-        OsvSeverity { kind: kind.into(), score: score.into() }
+        OsvSeverity {
+            kind: kind.into(),
+            score: score.into(),
+        }
     }
 
     #[test]
@@ -195,11 +217,17 @@ mod tests {
         let s = severity_of(&r, None);
         assert_eq!(s.level, Level::Critical);
         assert_eq!(s.score, Some(9.8));
-        let v2 = OsvRecord { severity: vec![sev("CVSS_V2", "AV:N/AC:L/Au:N/C:P/I:P/A:P")], ..Default::default() };
+        let v2 = OsvRecord {
+            severity: vec![sev("CVSS_V2", "AV:N/AC:L/Au:N/C:P/I:P/A:P")],
+            ..Default::default()
+        };
         let s = severity_of(&v2, None);
         assert_eq!((s.level, s.score), (Level::High, Some(7.5)));
         let v4 = OsvRecord {
-            severity: vec![sev("CVSS_V4", "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N")],
+            severity: vec![sev(
+                "CVSS_V4",
+                "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+            )],
             ..Default::default()
         };
         assert_eq!(severity_of(&v4, None).score, Some(9.3));
@@ -213,9 +241,15 @@ mod tests {
         };
         let s = severity_of(&r, None);
         assert_eq!((s.level, s.source), (Level::Medium, LevelSource::Database));
-        let bad = OsvRecord { severity: vec![sev("CVSS_V3", "garbage")], ..Default::default() };
+        let bad = OsvRecord {
+            severity: vec![sev("CVSS_V3", "garbage")],
+            ..Default::default()
+        };
         assert_eq!(severity_of(&bad, None).source, LevelSource::Default);
-        let ubuntu = OsvRecord { severity: vec![sev("Ubuntu", "high")], ..Default::default() };
+        let ubuntu = OsvRecord {
+            severity: vec![sev("Ubuntu", "high")],
+            ..Default::default()
+        };
         assert_eq!(severity_of(&ubuntu, None).level, Level::High);
     }
 }

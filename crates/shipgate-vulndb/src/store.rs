@@ -136,17 +136,32 @@ pub(crate) struct Writer {
 
 impl Writer {
     pub fn create(dest: &Path) -> Result<Writer> {
-        let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create folder", dir, e))?;
-        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "vulndb".into());
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "vulndb".into());
         let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
         let file = File::create(&tmp).map_err(|e| Error::io("cannot create", &tmp, e))?;
-        Ok(Writer { tmp, dest: dest.to_owned(), out: BufWriter::with_capacity(1 << 20, file), offset: 0, advisories: Vec::new(), finished: false })
+        Ok(Writer {
+            tmp,
+            dest: dest.to_owned(),
+            out: BufWriter::with_capacity(1 << 20, file),
+            offset: 0,
+            advisories: Vec::new(),
+            finished: false,
+        })
     }
 
     fn write_raw(&mut self, bytes: &[u8]) -> Result<(u64, u32, u32)> {
         let at = self.offset;
-        self.out.write_all(bytes).map_err(|e| Error::io("cannot write", &self.tmp, e))?;
+        self.out
+            .write_all(bytes)
+            .map_err(|e| Error::io("cannot write", &self.tmp, e))?;
         self.offset += bytes.len() as u64;
         let len = u32::try_from(bytes.len()).map_err(|_| Error::Corrupt {
             path: self.tmp.clone(),
@@ -157,7 +172,10 @@ impl Writer {
 
     /// Appends an advisory; returns its index.
     pub fn add_advisory(&mut self, adv: &StoredAdvisory) -> Result<u32> {
-        let bytes = postcard::to_stdvec(adv).map_err(|e| Error::Corrupt { path: self.tmp.clone(), reason: format!("cannot encode advisory: {e}") })?;
+        let bytes = postcard::to_stdvec(adv).map_err(|e| Error::Corrupt {
+            path: self.tmp.clone(),
+            reason: format!("cannot encode advisory: {e}"),
+        })?;
         let slot = self.write_raw(&bytes)?;
         self.advisories.push(slot);
         Ok(u32::try_from(self.advisories.len() - 1).unwrap_or(u32::MAX))
@@ -165,7 +183,10 @@ impl Writer {
 
     /// Replaces the blob of advisory `idx` (a newer copy of the same id).
     pub fn replace_advisory(&mut self, idx: u32, adv: &StoredAdvisory) -> Result<()> {
-        let bytes = postcard::to_stdvec(adv).map_err(|e| Error::Corrupt { path: self.tmp.clone(), reason: format!("cannot encode advisory: {e}") })?;
+        let bytes = postcard::to_stdvec(adv).map_err(|e| Error::Corrupt {
+            path: self.tmp.clone(),
+            reason: format!("cannot encode advisory: {e}"),
+        })?;
         let slot = self.write_raw(&bytes)?;
         if let Some(s) = self.advisories.get_mut(idx as usize) {
             *s = slot;
@@ -175,11 +196,18 @@ impl Writer {
 
     /// Writes the package entries, the index and the footer, syncs, and
     /// atomically renames the file over the destination.
-    pub fn finish(mut self, meta: &Metadata, packages: BTreeMap<Vec<u8>, Vec<StoredAffected>>) -> Result<()> {
+    pub fn finish(
+        mut self,
+        meta: &Metadata,
+        packages: BTreeMap<Vec<u8>, Vec<StoredAffected>>,
+    ) -> Result<()> {
         let mut keys = Vec::new();
         let mut slots = Vec::with_capacity(packages.len() * SLOT_LEN);
         for (key, entries) in &packages {
-            let bytes = postcard::to_stdvec(entries).map_err(|e| Error::Corrupt { path: self.tmp.clone(), reason: format!("cannot encode entries: {e}") })?;
+            let bytes = postcard::to_stdvec(entries).map_err(|e| Error::Corrupt {
+                path: self.tmp.clone(),
+                reason: format!("cannot encode entries: {e}"),
+            })?;
             let (off, len, crc) = self.write_raw(&bytes)?;
             slots.extend_from_slice(&(keys.len() as u32).to_le_bytes());
             slots.extend_from_slice(&(key.len() as u32).to_le_bytes());
@@ -194,7 +222,10 @@ impl Writer {
             table.extend_from_slice(&len.to_le_bytes());
             table.extend_from_slice(&crc.to_le_bytes());
         }
-        let header = serde_json::to_vec(meta).map_err(|e| Error::Corrupt { path: self.tmp.clone(), reason: format!("cannot encode metadata: {e}") })?;
+        let header = serde_json::to_vec(meta).map_err(|e| Error::Corrupt {
+            path: self.tmp.clone(),
+            reason: format!("cannot encode metadata: {e}"),
+        })?;
         let mut crc = crc32fast::Hasher::new();
         let mut footer = Vec::with_capacity(FOOTER_LEN as usize);
         for section in [&header, &keys, &slots, &table] {
@@ -207,9 +238,15 @@ impl Writer {
         footer.extend_from_slice(&FORMAT.to_le_bytes());
         footer.extend_from_slice(MAGIC);
         self.write_raw(&footer)?;
-        self.out.flush().map_err(|e| Error::io("cannot write", &self.tmp, e))?;
-        self.out.get_ref().sync_all().map_err(|e| Error::io("cannot sync", &self.tmp, e))?;
-        std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io("cannot move the new database into place at", &self.dest, e))?;
+        self.out
+            .flush()
+            .map_err(|e| Error::io("cannot write", &self.tmp, e))?;
+        self.out
+            .get_ref()
+            .sync_all()
+            .map_err(|e| Error::io("cannot sync", &self.tmp, e))?;
+        std::fs::rename(&self.tmp, &self.dest)
+            .map_err(|e| Error::io("cannot move the new database into place at", &self.dest, e))?;
         self.finished = true;
         if let Some(dir) = self.dest.parent().filter(|p| !p.as_os_str().is_empty()) {
             // make the rename durable; failure here is not fatal (not all filesystems allow it)
@@ -255,11 +292,21 @@ impl Reader {
     pub fn open(path: &Path) -> Result<Reader> {
         let mut file = match File::open(path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NoDatabase { path: path.to_owned() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NoDatabase {
+                    path: path.to_owned(),
+                });
+            }
             Err(e) => return Err(Error::io("cannot open", path, e)),
         };
-        let corrupt = |reason: &str| Error::Corrupt { path: path.to_owned(), reason: reason.to_owned() };
-        let size = file.metadata().map_err(|e| Error::io("cannot stat", path, e))?.len();
+        let corrupt = |reason: &str| Error::Corrupt {
+            path: path.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let size = file
+            .metadata()
+            .map_err(|e| Error::io("cannot stat", path, e))?
+            .len();
         if size < FOOTER_LEN {
             return Err(corrupt("file too short"));
         }
@@ -270,17 +317,24 @@ impl Reader {
         }
         let format = u32_at(&footer, 68);
         if format != FORMAT {
-            return Err(corrupt(&format!("file format {format}, this shipgate reads format {FORMAT}")));
+            return Err(corrupt(&format!(
+                "file format {format}, this shipgate reads format {FORMAT}"
+            )));
         }
         let mut sections = Vec::with_capacity(4);
         let mut crc = crc32fast::Hasher::new();
         for i in 0..4 {
             let off = u64_at(&footer, i * 16);
             let len = u64_at(&footer, i * 16 + 8);
-            if off.checked_add(len).is_none_or(|end| end > size - FOOTER_LEN) || len > (1 << 34) {
+            if off
+                .checked_add(len)
+                .is_none_or(|end| end > size - FOOTER_LEN)
+                || len > (1 << 34)
+            {
                 return Err(corrupt("section outside the file"));
             }
-            let mut buf = vec![0u8; usize::try_from(len).map_err(|_| corrupt("section too large"))?];
+            let mut buf =
+                vec![0u8; usize::try_from(len).map_err(|_| corrupt("section too large"))?];
             read_at(&mut file, path, off, &mut buf)?;
             crc.update(&buf);
             sections.push(buf);
@@ -295,8 +349,16 @@ impl Reader {
         if slots.len() % SLOT_LEN != 0 || table.len() % ADV_LEN != 0 {
             return Err(corrupt("index size is not a whole number of entries"));
         }
-        let meta: Metadata = serde_json::from_slice(&header).map_err(|e| corrupt(&format!("metadata: {e}")))?;
-        Ok(Reader { path: path.to_owned(), file: std::sync::Mutex::new(file), meta, keys, slots, table })
+        let meta: Metadata =
+            serde_json::from_slice(&header).map_err(|e| corrupt(&format!("metadata: {e}")))?;
+        Ok(Reader {
+            path: path.to_owned(),
+            file: std::sync::Mutex::new(file),
+            meta,
+            keys,
+            slots,
+            table,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -327,37 +389,67 @@ impl Reader {
     fn blob(&self, off: u64, len: u32, crc: u32) -> Result<Vec<u8>> {
         let mut buf = vec![0u8; len as usize];
         {
-            let mut f = self.file.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut f = self
+                .file
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             read_at(&mut f, &self.path, off, &mut buf)?;
         }
         if crc32fast::hash(&buf) != crc {
-            return Err(Error::Corrupt { path: self.path.clone(), reason: format!("checksum mismatch in record at offset {off}") });
+            return Err(Error::Corrupt {
+                path: self.path.clone(),
+                reason: format!("checksum mismatch in record at offset {off}"),
+            });
         }
         Ok(buf)
     }
 
     pub fn entries(&self, slot: usize) -> Result<Vec<StoredAffected>> {
         let at = slot * SLOT_LEN;
-        let buf = self.blob(u64_at(&self.slots, at + 8), u32_at(&self.slots, at + 16), u32_at(&self.slots, at + 20))?;
-        postcard::from_bytes(&buf).map_err(|e| Error::Corrupt { path: self.path.clone(), reason: format!("package entry: {e}") })
+        let buf = self.blob(
+            u64_at(&self.slots, at + 8),
+            u32_at(&self.slots, at + 16),
+            u32_at(&self.slots, at + 20),
+        )?;
+        postcard::from_bytes(&buf).map_err(|e| Error::Corrupt {
+            path: self.path.clone(),
+            reason: format!("package entry: {e}"),
+        })
     }
 
     pub fn advisory(&self, idx: u32) -> Result<StoredAdvisory> {
         let at = idx as usize * ADV_LEN;
         if at + ADV_LEN > self.table.len() {
-            return Err(Error::Corrupt { path: self.path.clone(), reason: format!("advisory {idx} out of range") });
+            return Err(Error::Corrupt {
+                path: self.path.clone(),
+                reason: format!("advisory {idx} out of range"),
+            });
         }
-        let buf = self.blob(u64_at(&self.table, at), u32_at(&self.table, at + 8), u32_at(&self.table, at + 12))?;
-        postcard::from_bytes(&buf).map_err(|e| Error::Corrupt { path: self.path.clone(), reason: format!("advisory: {e}") })
+        let buf = self.blob(
+            u64_at(&self.table, at),
+            u32_at(&self.table, at + 8),
+            u32_at(&self.table, at + 12),
+        )?;
+        postcard::from_bytes(&buf).map_err(|e| Error::Corrupt {
+            path: self.path.clone(),
+            reason: format!("advisory: {e}"),
+        })
     }
 }
 
 fn read_at(file: &mut File, path: &Path, off: u64, buf: &mut [u8]) -> Result<()> {
-    file.seek(SeekFrom::Start(off)).map_err(|e| Error::io("cannot read", path, e))?;
-    file.read_exact(buf).map_err(|e| Error::io("cannot read", path, e))
+    file.seek(SeekFrom::Start(off))
+        .map_err(|e| Error::io("cannot read", path, e))?;
+    file.read_exact(buf)
+        .map_err(|e| Error::io("cannot read", path, e))
 }
 
 /// Errors reported by the builder carry the origin of the record.
 pub(crate) fn record_error(origin: &str, message: String) -> ImportError {
-    ImportError { path: origin.to_owned(), line: None, column: None, message }
+    ImportError {
+        path: origin.to_owned(),
+        line: None,
+        column: None,
+        message,
+    }
 }

@@ -21,7 +21,7 @@
 //! failed is rebuilt from its previously cached archive when there is one
 //! (listed in [`UpdateReport::failed`] either way, so the CLI can exit 2).
 
-use crate::db::{build_from, Database, ImportReport, SourceSpec};
+use crate::db::{Database, ImportReport, SourceSpec, build_from};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
@@ -131,11 +131,23 @@ pub struct UpdateReport {
 const MAX_ARCHIVE_BYTES: u64 = 4 << 30;
 
 fn archive_dir(db_path: &Path) -> PathBuf {
-    db_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("osv-archives")
+    db_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join("osv-archives")
 }
 
 fn file_stem_for(eco: &str) -> String {
-    eco.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
+    eco.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn url_for(base: &str, eco: &str) -> String {
@@ -167,7 +179,10 @@ fn agent(opts: &UpdateOptions) -> ureq::Agent {
 }
 
 enum Fetched {
-    New { etag: Option<String>, last_modified: Option<String> },
+    New {
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
     NotModified,
 }
 
@@ -177,7 +192,12 @@ enum Attempt {
     Fatal(String),
 }
 
-fn fetch_once(agent: &ureq::Agent, url: &str, validators: Option<(&Option<String>, &Option<String>)>, dest: &Path) -> Attempt {
+fn fetch_once(
+    agent: &ureq::Agent,
+    url: &str,
+    validators: Option<(&Option<String>, &Option<String>)>,
+    dest: &Path,
+) -> Attempt {
     let mut req = agent.get(url);
     if let Some((etag, lm)) = validators {
         if let Some(e) = etag {
@@ -193,7 +213,11 @@ fn fetch_once(agent: &ureq::Agent, url: &str, validators: Option<(&Option<String
     };
     let status = resp.status().as_u16();
     if status == 304 {
-        return if validators.is_some() { Attempt::Done(Fetched::NotModified) } else { Attempt::Retry("unexpected 304 Not Modified".into()) };
+        return if validators.is_some() {
+            Attempt::Done(Fetched::NotModified)
+        } else {
+            Attempt::Retry("unexpected 304 Not Modified".into())
+        };
     }
     if status == 429 || status >= 500 {
         return Attempt::Retry(format!("HTTP {status}"));
@@ -204,12 +228,21 @@ fn fetch_once(agent: &ureq::Agent, url: &str, validators: Option<(&Option<String
     if status != 200 {
         return Attempt::Fatal(format!("HTTP {status}"));
     }
-    let header = |n: &str| resp.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = |n: &str| {
+        resp.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let (etag, last_modified) = (header("etag"), header("last-modified"));
     let part = dest.with_extension("zip.part");
     let result = (|| -> std::io::Result<()> {
         let mut out = std::fs::File::create(&part)?;
-        let mut body = resp.into_body().into_with_config().limit(MAX_ARCHIVE_BYTES).reader();
+        let mut body = resp
+            .into_body()
+            .into_with_config()
+            .limit(MAX_ARCHIVE_BYTES)
+            .reader();
         let mut buf = vec![0u8; 1 << 16];
         loop {
             let n = body.read(&mut buf)?;
@@ -222,7 +255,10 @@ fn fetch_once(agent: &ureq::Agent, url: &str, validators: Option<(&Option<String
         std::fs::rename(&part, dest)
     })();
     match result {
-        Ok(()) => Attempt::Done(Fetched::New { etag, last_modified }),
+        Ok(()) => Attempt::Done(Fetched::New {
+            etag,
+            last_modified,
+        }),
         Err(e) => {
             let _ = std::fs::remove_file(&part);
             Attempt::Retry(format!("download interrupted: {e}"))
@@ -237,7 +273,10 @@ fn fetch_once(agent: &ureq::Agent, url: &str, validators: Option<(&Option<String
 /// nothing is cached), [`Error::Download`] names the first failure and the
 /// existing database is untouched.
 pub fn update(db_path: &Path, opts: &UpdateOptions) -> Result<UpdateReport> {
-    let previous = Database::open(db_path).ok().map(|db| db.metadata().sources.clone()).unwrap_or_default();
+    let previous = Database::open(db_path)
+        .ok()
+        .map(|db| db.metadata().sources.clone())
+        .unwrap_or_default();
     let mut specs: Vec<SourceSpec> = Vec::new();
     let (mut downloaded, mut not_modified, mut failed) = (Vec::new(), Vec::new(), Vec::new());
     match &opts.source {
@@ -245,7 +284,14 @@ pub fn update(db_path: &Path, opts: &UpdateOptions) -> Result<UpdateReport> {
             for eco in &opts.ecosystems {
                 let path = dir.join(eco).join("all.zip");
                 if path.is_file() {
-                    specs.push((path.display().to_string(), Some(eco.clone()), path, None, None, None));
+                    specs.push((
+                        path.display().to_string(),
+                        Some(eco.clone()),
+                        path,
+                        None,
+                        None,
+                        None,
+                    ));
                     downloaded.push(eco.clone());
                 } else {
                     failed.push((eco.clone(), format!("{} does not exist", path.display())));
@@ -254,13 +300,18 @@ pub fn update(db_path: &Path, opts: &UpdateOptions) -> Result<UpdateReport> {
         }
         UpdateSource::Url(base) => {
             let dir = archive_dir(db_path);
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create folder", &dir, e))?;
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| Error::io("cannot create folder", &dir, e))?;
             let agent = agent(opts);
             for eco in &opts.ecosystems {
                 let url = url_for(base, eco);
                 let dest = dir.join(format!("{}.zip", file_stem_for(eco)));
-                let prev = previous.iter().find(|s| s.ecosystem.as_deref() == Some(eco) && s.location == url);
-                let validators = prev.filter(|_| dest.is_file()).map(|p| (&p.etag, &p.last_modified));
+                let prev = previous
+                    .iter()
+                    .find(|s| s.ecosystem.as_deref() == Some(eco) && s.location == url);
+                let validators = prev
+                    .filter(|_| dest.is_file())
+                    .map(|p| (&p.etag, &p.last_modified));
                 let mut delay = opts.backoff;
                 let mut outcome = Err(String::from("no attempt made"));
                 for attempt in 0..opts.attempts.max(1) {
@@ -282,7 +333,10 @@ pub fn update(db_path: &Path, opts: &UpdateOptions) -> Result<UpdateReport> {
                 }
                 let now = Some(jiff::Timestamp::now());
                 match outcome {
-                    Ok(Fetched::New { etag, last_modified }) => {
+                    Ok(Fetched::New {
+                        etag,
+                        last_modified,
+                    }) => {
                         downloaded.push(eco.clone());
                         specs.push((url, Some(eco.clone()), dest, etag, last_modified, now));
                     }
@@ -317,11 +371,19 @@ pub fn update(db_path: &Path, opts: &UpdateOptions) -> Result<UpdateReport> {
         }
     }
     if specs.is_empty() {
-        let (eco, reason) = failed.first().cloned().unwrap_or_else(|| ("(none)".into(), "no ecosystems configured".into()));
+        let (eco, reason) = failed
+            .first()
+            .cloned()
+            .unwrap_or_else(|| ("(none)".into(), "no ecosystems configured".into()));
         return Err(Error::Download { url: eco, reason });
     }
     let import = build_from(db_path, specs)?;
-    Ok(UpdateReport { import, downloaded, not_modified, failed })
+    Ok(UpdateReport {
+        import,
+        downloaded,
+        not_modified,
+        failed,
+    })
 }
 
 #[cfg(test)]
@@ -330,9 +392,18 @@ mod tests {
 
     #[test]
     fn urls_are_encoded() {
-        assert_eq!(url_for("https://x/", "Rocky Linux"), "https://x/Rocky%20Linux/all.zip");
-        assert_eq!(url_for("https://x", "crates.io"), "https://x/crates.io/all.zip");
+        assert_eq!(
+            url_for("https://x/", "Rocky Linux"),
+            "https://x/Rocky%20Linux/all.zip"
+        );
+        assert_eq!(
+            url_for("https://x", "crates.io"),
+            "https://x/crates.io/all.zip"
+        );
         assert_eq!(file_stem_for("Red Hat"), "Red_Hat");
-        assert_eq!(UpdateSource::parse("/tmp/m"), UpdateSource::Dir("/tmp/m".into()));
+        assert_eq!(
+            UpdateSource::parse("/tmp/m"),
+            UpdateSource::Dir("/tmp/m".into())
+        );
     }
 }

@@ -37,7 +37,9 @@ fn check(scheme: Scheme, a: &str, b: &str, want: Ordering) -> Result<(), String>
     let got = scheme.compare(a, b).map_err(|e| e.to_string())?;
     let back = scheme.compare(b, a).map_err(|e| e.to_string())?;
     if got != want || back != want.reverse() {
-        return Err(format!("got {a} {got:?} {b} (reverse {back:?}), want {want:?}"));
+        return Err(format!(
+            "got {a} {got:?} {b} (reverse {back:?}), want {want:?}"
+        ));
     }
     for v in [a, b] {
         if scheme.compare(v, v).map_err(|e| e.to_string())? != Ordering::Equal {
@@ -51,7 +53,10 @@ fn check(scheme: Scheme, a: &str, b: &str, want: Ordering) -> Result<(), String>
 fn version_vectors_all_hold() {
     let dir = shared_data().join("version-vectors");
     if !dir.is_dir() {
-        eprintln!("SKIP: {} is absent; set SHIPGATE_SHARED_DATA to run the version conformance", dir.display());
+        eprintln!(
+            "SKIP: {} is absent; set SHIPGATE_SHARED_DATA to run the version conformance",
+            dir.display()
+        );
         return;
     }
     let mut files: Vec<_> = std::fs::read_dir(&dir)
@@ -64,7 +69,11 @@ fn version_vectors_all_hold() {
     let mut failures = Vec::new();
     let mut total = 0usize;
     for path in &files {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
         let Some(scheme) = scheme_of(&name) else {
             failures.push(format!("{name}: no scheme for this file"));
             continue;
@@ -106,6 +115,13 @@ fn version_vectors_all_hold() {
     for f in failures.iter().take(60) {
         println!("FAIL {f}");
     }
-    assert!(failures.is_empty(), "{} of {total} version vectors failed", failures.len());
-    assert!(total > 70_000, "expected the full vector set, read only {total} lines");
+    assert!(
+        failures.is_empty(),
+        "{} of {total} version vectors failed",
+        failures.len()
+    );
+    assert!(
+        total > 70_000,
+        "expected the full vector set, read only {total} lines"
+    );
 }

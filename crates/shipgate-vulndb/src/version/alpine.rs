@@ -37,7 +37,9 @@ fn suffix_weight(s: &str) -> u8 {
 }
 
 fn digit_run(s: &str) -> usize {
-    s.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(s.len())
+    s.bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(s.len())
 }
 
 impl AlpineVersion {
@@ -101,7 +103,10 @@ impl AlpineVersion {
         }
         // hash: ^~[0-9a-f]+
         if let Some(h) = rest.strip_prefix('~') {
-            let n = h.bytes().position(|b| !(b.is_ascii_digit() || (b'a'..=b'f').contains(&b))).unwrap_or(h.len());
+            let n = h
+                .bytes()
+                .position(|b| !(b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+                .unwrap_or(h.len());
             if n > 0 {
                 rest = &h[n..];
             }
@@ -130,7 +135,9 @@ impl AlpineVersion {
     }
 
     fn suffix(&self, i: usize) -> (u8, &str) {
-        self.suffixes.get(i).map_or((4, "0"), |(w, n)| (*w, n.as_str()))
+        self.suffixes
+            .get(i)
+            .map_or((4, "0"), |(w, n)| (*w, n.as_str()))
     }
 }
 

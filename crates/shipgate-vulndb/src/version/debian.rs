@@ -30,7 +30,11 @@ impl DebianVersion {
             Some((u, r)) => (u.to_owned(), r.to_owned()),
             None => (rest.to_owned(), "0".to_owned()),
         };
-        Ok(DebianVersion { epoch, upstream, revision })
+        Ok(DebianVersion {
+            epoch,
+            upstream,
+            revision,
+        })
     }
 }
 
@@ -60,8 +64,14 @@ pub(crate) fn cmp_part(a: &str, b: &str) -> Ordering {
         }
         a = &a[an..];
         b = &b[bn..];
-        let ad = a.iter().position(|c| !c.is_ascii_digit()).unwrap_or(a.len());
-        let bd = b.iter().position(|c| !c.is_ascii_digit()).unwrap_or(b.len());
+        let ad = a
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .unwrap_or(a.len());
+        let bd = b
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .unwrap_or(b.len());
         let o = cmp_digits(
             std::str::from_utf8(&a[..ad]).unwrap_or(""),
             std::str::from_utf8(&b[..bd]).unwrap_or(""),

@@ -26,7 +26,10 @@ pub struct MavenVersion {
 const KEYWORDS: [&str; 7] = ["alpha", "beta", "milestone", "rc", "snapshot", "", "sp"];
 
 fn keyword_rank(v: &str) -> usize {
-    KEYWORDS.iter().position(|k| *k == v).unwrap_or(KEYWORDS.len())
+    KEYWORDS
+        .iter()
+        .position(|k| *k == v)
+        .unwrap_or(KEYWORDS.len())
 }
 
 impl Token {
@@ -63,10 +66,22 @@ impl Token {
 
     fn null_like(other: &Token) -> Token {
         if other.prefix == b'-' {
-            Token { prefix: b'-', value: String::new(), null: true }
+            Token {
+                prefix: b'-',
+                value: String::new(),
+                null: true,
+            }
         } else {
-            let value = if other.value == "sp" { String::new() } else { "0".to_owned() };
-            Token { prefix: b'.', value, null: true }
+            let value = if other.value == "sp" {
+                String::new()
+            } else {
+                "0".to_owned()
+            };
+            Token {
+                prefix: b'.',
+                value,
+                null: true,
+            }
         }
     }
 
@@ -110,7 +125,11 @@ impl MavenVersion {
                         value = canonical_digits(&value).to_owned();
                     }
                     let p = if first { prefix } else { b'-' };
-                    tokens.push(Token { prefix: p, value, null: false });
+                    tokens.push(Token {
+                        prefix: p,
+                        value,
+                        null: false,
+                    });
                     first = false;
                     start = i;
                     if last {

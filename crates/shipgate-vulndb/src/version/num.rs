@@ -33,7 +33,11 @@ pub(crate) fn cmp_padded<S: AsRef<str>>(a: &[S], b: &[S]) -> Ordering {
 /// Strips leading zeros, keeping one digit ("000" becomes "0").
 pub(crate) fn canonical_digits(s: &str) -> &str {
     let t = s.trim_start_matches('0');
-    if t.is_empty() && !s.is_empty() { &s[s.len() - 1..] } else { t }
+    if t.is_empty() && !s.is_empty() {
+        &s[s.len() - 1..]
+    } else {
+        t
+    }
 }
 
 #[cfg(test)]
@@ -45,7 +49,10 @@ mod tests {
         assert_eq!(cmp_digits("010", "9"), Ordering::Greater);
         assert_eq!(cmp_digits("0", ""), Ordering::Equal);
         assert_eq!(
-            cmp_digits("999999999999999999999999999991", "999999999999999999999999999999"),
+            cmp_digits(
+                "999999999999999999999999999991",
+                "999999999999999999999999999999"
+            ),
             Ordering::Less
         );
         assert_eq!(canonical_digits("000"), "0");

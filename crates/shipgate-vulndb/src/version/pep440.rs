@@ -134,8 +134,20 @@ impl Pep440 {
 fn opt_cmp(a: &Option<String>, b: &Option<String>, none_first: bool) -> Ordering {
     match (a, b) {
         (None, None) => Ordering::Equal,
-        (None, Some(_)) => if none_first { Ordering::Less } else { Ordering::Greater },
-        (Some(_), None) => if none_first { Ordering::Greater } else { Ordering::Less },
+        (None, Some(_)) => {
+            if none_first {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            }
+        }
+        (Some(_), None) => {
+            if none_first {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
         (Some(x), Some(y)) => cmp_digits(x, y),
     }
 }
@@ -165,7 +177,10 @@ impl PartialOrd for Pep440 {
 
 /// The grammar of PEP 440 Appendix B, on an already lower-cased, trimmed string.
 fn parse_pep440(s: &str) -> Option<Pep440> {
-    let mut c = Cursor { s: s.as_bytes(), i: 0 };
+    let mut c = Cursor {
+        s: s.as_bytes(),
+        i: 0,
+    };
     c.eat("v");
     let save = c.i;
     let mut epoch = String::new();
@@ -210,7 +225,9 @@ fn parse_pep440(s: &str) -> Option<Pep440> {
             post = Some(c.sep_number().unwrap_or("0").to_owned());
         }
     }
-    let dev = c.sep_word(&["dev"]).map(|_| c.sep_number().unwrap_or("0").to_owned());
+    let dev = c
+        .sep_word(&["dev"])
+        .map(|_| c.sep_number().unwrap_or("0").to_owned());
     let mut local = Vec::new();
     if c.eat("+") {
         let rest = std::str::from_utf8(&c.s[c.i..]).ok()?;
@@ -225,7 +242,15 @@ fn parse_pep440(s: &str) -> Option<Pep440> {
     if c.i != c.s.len() {
         return None;
     }
-    Some(Pep440 { epoch, release, pre, post, dev, local, legacy: Vec::new() })
+    Some(Pep440 {
+        epoch,
+        release,
+        pre,
+        post,
+        dev,
+        local,
+        legacy: Vec::new(),
+    })
 }
 
 /// setuptools' legacy key: digit runs zero-padded, words prefixed with `*`,

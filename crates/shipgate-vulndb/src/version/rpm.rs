@@ -29,8 +29,16 @@ impl RpmVersion {
             Some((v, r)) => (v.to_owned(), format!("-{r}")),
             None => (vr.to_owned(), String::new()),
         };
-        let epoch = if epoch.is_empty() { "0".to_owned() } else { epoch.to_owned() };
-        RpmVersion { epoch, version, release }
+        let epoch = if epoch.is_empty() {
+            "0".to_owned()
+        } else {
+            epoch.to_owned()
+        };
+        RpmVersion {
+            epoch,
+            version,
+            release,
+        }
     }
 }
 
@@ -73,10 +81,18 @@ pub(crate) fn rpmvercmp(a: &str, b: &str) -> Ordering {
             continue;
         }
         if ac {
-            return if j == b.len() { Ordering::Greater } else { Ordering::Less };
+            return if j == b.len() {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
         }
         if bc {
-            return if i == a.len() { Ordering::Less } else { Ordering::Greater };
+            return if i == a.len() {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
         }
         if i == a.len() || j == b.len() {
             break;
@@ -85,7 +101,11 @@ pub(crate) fn rpmvercmp(a: &str, b: &str) -> Ordering {
         let run = |s: &[u8], mut k: usize| {
             let start = k;
             while k < s.len()
-                && (if digit { s[k].is_ascii_digit() } else { s[k].is_ascii_alphabetic() })
+                && (if digit {
+                    s[k].is_ascii_digit()
+                } else {
+                    s[k].is_ascii_alphabetic()
+                })
             {
                 k += 1;
             }
@@ -96,7 +116,11 @@ pub(crate) fn rpmvercmp(a: &str, b: &str) -> Ordering {
         i = ae;
         j = be;
         if bs == be {
-            return if digit { Ordering::Greater } else { Ordering::Less };
+            return if digit {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
         }
         let (mut x, mut y) = (&a[as_..ae], &b[bs..be]);
         if digit {

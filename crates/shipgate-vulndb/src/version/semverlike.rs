@@ -106,7 +106,8 @@ fn cmp_semver(a: &str, b: &str) -> Ordering {
 }
 
 pub(crate) fn cmp_semver_parsed(a: &SemverLike, b: &SemverLike) -> Ordering {
-    a.cmp_components(b).then_with(|| cmp_prerelease(&a.build, &b.build))
+    a.cmp_components(b)
+        .then_with(|| cmp_prerelease(&a.build, &b.build))
 }
 
 /// NuGet: four numeric components, case-insensitive pre-release, metadata ignored.
@@ -134,7 +135,10 @@ pub(crate) fn cmp_hackage_parsed(a: &SemverLike, b: &SemverLike) -> Ordering {
 /// CRAN: integers separated by `.` or `-`; a longer version with equal
 /// prefix is greater (`0.1.0 < 0.1.0.0`).
 pub(crate) fn parse_cran(s: &str) -> Vec<String> {
-    s.split(['.', '-']).filter(|p| is_digits(p)).map(str::to_owned).collect()
+    s.split(['.', '-'])
+        .filter(|p| is_digits(p))
+        .map(str::to_owned)
+        .collect()
 }
 
 pub(crate) fn cmp_cran_parsed(a: &[String], b: &[String]) -> Ordering {

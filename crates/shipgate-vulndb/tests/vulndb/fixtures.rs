@@ -40,7 +40,8 @@ pub fn zip_bytes(members: &[(&str, &str)]) -> Vec<u8> {
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut w = zip::ZipWriter::new(&mut buf);
-        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
         for (name, content) in members {
             w.start_file(*name, opts).expect("zip member");
             w.write_all(content.as_bytes()).expect("zip write");

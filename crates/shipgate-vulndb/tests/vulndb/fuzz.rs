@@ -32,7 +32,27 @@ fn fuzz_osv_record_survives_mutations() {
     if let Ok(b) = std::fs::read(&sample) {
         seeds.push(b);
     }
-    let dict: &[&[u8]] = &[b"\"0\"", b"\"fixed\"", b"\"introduced\"", b"\"limit\"", b"~", b"^", b"-r", b":", b"{", b"}", b"[", b"]", b"\"", b"999999999999999999999999", b"\xff\xfe", b"null", b".", b"_alpha", b"+"];
+    let dict: &[&[u8]] = &[
+        b"\"0\"",
+        b"\"fixed\"",
+        b"\"introduced\"",
+        b"\"limit\"",
+        b"~",
+        b"^",
+        b"-r",
+        b":",
+        b"{",
+        b"}",
+        b"[",
+        b"]",
+        b"\"",
+        b"999999999999999999999999",
+        b"\xff\xfe",
+        b"null",
+        b".",
+        b"_alpha",
+        b"+",
+    ];
     let mut rng = Rng(0x5EED_1234_ABCD_0001);
     for round in 0..3_000 {
         let mut data = seeds[round % seeds.len()].clone();
