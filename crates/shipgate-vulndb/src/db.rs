@@ -390,3 +390,93 @@ pub(crate) fn build_from(db_path: &Path, sources: Vec<SourceSpec>) -> Result<Imp
         notes,
     })
 }
+
+impl VulnMatch {
+    /// The finding for this match in the shared report model. `location`
+    /// says where the package was found (lockfile path, image layer...);
+    /// `version` is the installed version that matched. The fingerprint is
+    /// stable across runs: scanner, advisory, ecosystem, package, version
+    /// and location path/layer.
+    pub fn to_finding(
+        &self,
+        scanner: &str,
+        location: shipgate_report::Location,
+        version: &str,
+    ) -> shipgate_report::Finding {
+        use shipgate_report::{Advisory, Finding, Package};
+        let title = self
+            .summary
+            .clone()
+            .unwrap_or_else(|| format!("{} in {}", self.id, self.package));
+        let also = if self.aliases.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", self.aliases.join(", "))
+        };
+        let message = format!(
+            "{} {} ({}) is affected by {}{}{}",
+            self.package,
+            version,
+            self.ecosystem,
+            self.id,
+            also,
+            self.summary
+                .as_deref()
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default()
+        );
+        let mut f = Finding::new(
+            scanner,
+            &self.id,
+            self.severity.level,
+            title,
+            message,
+            location,
+        );
+        f.fingerprint = Finding::fingerprint_of(&[
+            scanner,
+            &self.id,
+            &self.ecosystem,
+            &self.package,
+            version,
+            f.location.path.as_deref().unwrap_or(""),
+            f.location.layer.as_deref().unwrap_or(""),
+        ]);
+        f.remediation = Some(if self.fixed.is_empty() {
+            format!(
+                "No fixed version of {} is known; consider removing or replacing it, or suppress with a reason.",
+                self.package
+            )
+        } else {
+            format!("Upgrade {} to {}.", self.package, self.fixed.join(" or "))
+        });
+        f.package = Some(Package {
+            ecosystem: self.ecosystem.clone(),
+            name: self.package.clone(),
+            version: version.to_owned(),
+            purl: self.purl.clone(),
+            fixed: self.fixed.clone(),
+        });
+        f.advisory = Some(Advisory {
+            id: self.id.clone(),
+            aliases: self.aliases.clone(),
+            url: Some(self.url.clone()),
+        });
+        if let Some(score) = self.severity.score {
+            f.properties
+                .insert("cvss_score".into(), serde_json::json!(score));
+        }
+        if let Some(v) = &self.severity.vector {
+            f.properties
+                .insert("cvss_vector".into(), serde_json::json!(v));
+        }
+        let source = match self.severity.source {
+            crate::severity::LevelSource::Cvss => "cvss",
+            crate::severity::LevelSource::Database => "database",
+            crate::severity::LevelSource::Default => "default",
+        };
+        f.properties
+            .insert("severity_source".into(), serde_json::json!(source));
+        f
+    }
+}

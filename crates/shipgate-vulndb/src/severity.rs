@@ -19,33 +19,8 @@ use crate::osv::{Affected, OsvRecord, OsvSeverity};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
-/// The five report levels (same as `shipgate_report::Severity`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// Informational (CVSS 0.0, "negligible").
-    Info,
-    /// Low.
-    Low,
-    /// Medium.
-    Medium,
-    /// High.
-    High,
-    /// Critical.
-    Critical,
-}
-
-impl std::fmt::Display for Level {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Level::Info => "info",
-            Level::Low => "low",
-            Level::Medium => "medium",
-            Level::High => "high",
-            Level::Critical => "critical",
-        })
-    }
-}
+/// The report levels: `shipgate_report::Severity` (info, low, medium, high, critical).
+pub use shipgate_report::Severity as Level;
 
 /// The level used when an advisory carries no usable severity.
 pub const DEFAULT_LEVEL: Level = Level::Medium;

@@ -182,3 +182,47 @@ fn freshness_fails_closed_unless_offline() {
         "{note}"
     );
 }
+
+#[test]
+fn matches_convert_to_report_findings() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let src = tmp.path().join("r.json");
+    write(
+        &src,
+        &record("GHSA-test-0001", "PyPI", "Django", "2.0", "3.2.19"),
+    );
+    let path = tmp.path().join("osv.bin");
+    import(&path, &[src]).expect("import");
+    let db = Database::open(&path).expect("open");
+    let m = db.matches("PyPI", "django", "3.2.0").expect("query");
+    assert_eq!(m.len(), 1);
+    let loc = shipgate_report::Location::file("requirements.txt").with_line(3);
+    let f = m[0].to_finding("deps", loc.clone(), "3.2.0");
+    assert_eq!(f.rule_id, "GHSA-test-0001");
+    assert_eq!(f.severity, shipgate_report::Severity::High, "CVSS 3.1 7.5");
+    assert_eq!(f.cvss_score(), Some(7.5));
+    let pkg = f.package.as_ref().expect("package");
+    assert_eq!(
+        (pkg.name.as_str(), pkg.version.as_str(), pkg.fixed.clone()),
+        ("Django", "3.2.0", vec!["3.2.19".to_owned()])
+    );
+    assert_eq!(
+        f.advisory.as_ref().expect("advisory").aliases,
+        vec!["CVE-GHSA-test-0001".to_owned()]
+    );
+    assert!(
+        f.remediation
+            .as_deref()
+            .expect("remediation")
+            .contains("3.2.19")
+    );
+    // stable fingerprint, different for another version
+    assert_eq!(
+        f.fingerprint,
+        m[0].to_finding("deps", loc.clone(), "3.2.0").fingerprint
+    );
+    assert_ne!(
+        f.fingerprint,
+        m[0].to_finding("deps", loc, "3.2.1").fingerprint
+    );
+}
