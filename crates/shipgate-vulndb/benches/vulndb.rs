@@ -58,15 +58,31 @@ fn realistic_queries(inputs: &[PathBuf]) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     if let Ok(dirs) = std::fs::read_dir(inputs[0].join("vulns")) {
         for d in dirs.filter_map(Result::ok) {
-            out.push(("PyPI".to_owned(), d.file_name().to_string_lossy().into_owned(), "1.2.0".to_owned()));
+            out.push((
+                "PyPI".to_owned(),
+                d.file_name().to_string_lossy().into_owned(),
+                "1.2.0".to_owned(),
+            ));
         }
     }
-    for (dir, eco, version) in [(inputs[1].join("data/osv"), "Go", "v1.2.0"), (inputs[2].join("crates"), "crates.io", "0.3.0")] {
-        let Ok(files) = std::fs::read_dir(dir) else { continue };
+    for (dir, eco, version) in [
+        (inputs[1].join("data/osv"), "Go", "v1.2.0"),
+        (inputs[2].join("crates"), "crates.io", "0.3.0"),
+    ] {
+        let Ok(files) = std::fs::read_dir(dir) else {
+            continue;
+        };
         for f in files.filter_map(Result::ok).take(1500) {
-            let Ok(text) = std::fs::read_to_string(f.path()) else { continue };
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
-            if let Some(name) = v.pointer("/affected/0/package/name").and_then(|n| n.as_str()) {
+            let Ok(text) = std::fs::read_to_string(f.path()) else {
+                continue;
+            };
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+                continue;
+            };
+            if let Some(name) = v
+                .pointer("/affected/0/package/name")
+                .and_then(|n| n.as_str())
+            {
                 out.push((eco.to_owned(), name.to_owned(), version.to_owned()));
             }
         }
