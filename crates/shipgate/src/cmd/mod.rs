@@ -1,5 +1,7 @@
 //! One module per command family; each turns parsed flags into a library call.
 
+mod db;
+mod deps;
 mod scan_all;
 
 use crate::cli::{Cli, Command, ScanCommand};
@@ -8,5 +10,7 @@ use crate::cli::{Cli, Command, ScanCommand};
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Scan(ScanCommand::All(args)) => scan_all::run(args),
+        Command::Scan(ScanCommand::Deps(args)) => deps::run(args),
+        Command::Db(cmd) => db::run(cmd),
     }
 }

@@ -10,13 +10,25 @@ pub fn run(args: ScanAllArgs) -> anyhow::Result<i32> {
     let ctx = ScanContext::new(&args.report, &args.path);
     let target = args.path.display().to_string();
     let mut output = ScanOutput::default();
-    if !args.path.exists() {
-        output.errors.push(ScanError::at(
-            target.clone(),
-            None,
-            None,
-            "path does not exist",
-        ));
+    if !args.path.is_dir() {
+        let why = if args.path.exists() {
+            "not a directory"
+        } else {
+            "path does not exist"
+        };
+        output
+            .errors
+            .push(ScanError::at(target.clone(), None, None, why));
+        return finish("all", &target, &args.report, ctx, output);
     }
+    // Dependencies: only when lockfiles exist; then the database is required (fail closed).
+    output.merge(super::deps::scan(
+        &args.path,
+        &[],
+        false,
+        &args.db,
+        &ctx.config,
+        false,
+    ));
     finish("all", &target, &args.report, ctx, output)
 }
