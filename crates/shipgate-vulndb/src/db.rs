@@ -5,9 +5,9 @@ use crate::ecosystem;
 use crate::error::{Error, ImportError, Result};
 use crate::import::visit_path;
 use crate::osv::Reference;
-use crate::range::{RangeResult, evaluate};
+use crate::range::{EventVersion, RangeResult, evaluate_parsed, parse_events};
 use crate::severity::SeverityInfo;
-use crate::store::{Metadata, Reader, SourceInfo, StoredAffected, key_of};
+use crate::store::{Metadata, Reader, SourceInfo, StoredAdvisory, StoredAffected, key_of};
 use crate::version::{Scheme, Version};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -92,7 +92,17 @@ impl Default for Freshness {
 /// reading the old, unlinked file on Unix).
 pub struct Database {
     reader: Reader,
-    cache: Mutex<HashMap<usize, Arc<Vec<StoredAffected>>>>,
+    cache: Mutex<HashMap<usize, Arc<PackageEntries>>>,
+    advisories: Mutex<HashMap<u32, Arc<StoredAdvisory>>>,
+}
+
+/// The entries of one package with their event versions parsed once.
+struct PackageEntries {
+    entries: Vec<StoredAffected>,
+    /// per entry, per range, per event
+    parsed: Vec<Vec<Vec<EventVersion>>>,
+    /// per entry: its explicit `versions`, parsed and sorted for binary search
+    listed: Vec<Vec<Version>>,
 }
 
 const CACHE_LIMIT: usize = 65_536;
@@ -103,6 +113,7 @@ impl Database {
         Ok(Database {
             reader: Reader::open(path)?,
             cache: Mutex::new(HashMap::new()),
+            advisories: Mutex::new(HashMap::new()),
         })
     }
 
@@ -157,29 +168,72 @@ impl Database {
         }
     }
 
-    fn entries_for(&self, ecosystem: &str, name: &str) -> Result<Option<Arc<Vec<StoredAffected>>>> {
+    fn entries_for(&self, ecosystem: &str, name: &str) -> Result<Option<Arc<PackageEntries>>> {
         let key = key_of(ecosystem, &ecosystem::normalize_name(ecosystem, name));
         let Some(slot) = self.reader.find(&key) else {
             return Ok(None);
         };
-        if let Some(hit) = self
-            .cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&slot)
-        {
+        if let Some(hit) = lock(&self.cache).get(&slot) {
             return Ok(Some(Arc::clone(hit)));
         }
-        let entries = Arc::new(self.reader.entries(slot)?);
-        let mut cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entries = self.reader.entries(slot)?;
+        let parsed = entries
+            .iter()
+            .map(|e| {
+                e.ranges
+                    .iter()
+                    .map(|r| {
+                        parse_events(
+                            if r.semver {
+                                Scheme::SemVer
+                            } else {
+                                e.scheme.unwrap_or(Scheme::SemVer)
+                            },
+                            r,
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+        let listed = entries
+            .iter()
+            .map(|e| {
+                let Some(scheme) = e.scheme else {
+                    return Vec::new();
+                };
+                let mut v: Vec<Version> = e
+                    .versions
+                    .iter()
+                    .filter_map(|s| scheme.parse(s).ok())
+                    .collect();
+                v.sort_by(Version::cmp_same);
+                v
+            })
+            .collect();
+        let loaded = Arc::new(PackageEntries {
+            entries,
+            parsed,
+            listed,
+        });
+        let mut cache = lock(&self.cache);
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
         }
-        cache.insert(slot, Arc::clone(&entries));
-        Ok(Some(entries))
+        cache.insert(slot, Arc::clone(&loaded));
+        Ok(Some(loaded))
+    }
+
+    fn advisory(&self, idx: u32) -> Result<Arc<StoredAdvisory>> {
+        if let Some(hit) = lock(&self.advisories).get(&idx) {
+            return Ok(Arc::clone(hit));
+        }
+        let adv = Arc::new(self.reader.advisory(idx)?);
+        let mut cache = lock(&self.advisories);
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(idx, Arc::clone(&adv));
+        Ok(adv)
     }
 
     /// The advisories affecting `name` at `version` in `ecosystem` (OSV
@@ -204,10 +258,15 @@ impl Database {
         };
         let mut semver_parsed: Option<Option<Version>> = None;
         let mut hits: Vec<(u32, &StoredAffected, Vec<String>)> = Vec::new();
-        for e in entries.iter() {
+        for ((e, parsed_ranges), listed) in entries
+            .entries
+            .iter()
+            .zip(&entries.parsed)
+            .zip(&entries.listed)
+        {
             let mut affected = false;
             let mut fixed: Vec<String> = Vec::new();
-            for r in &e.ranges {
+            for (r, events) in e.ranges.iter().zip(parsed_ranges) {
                 let v = if r.semver || parsed.is_none() {
                     semver_parsed
                         .get_or_insert_with(|| Scheme::SemVer.parse(version).ok())
@@ -216,12 +275,7 @@ impl Database {
                     parsed.as_ref()
                 };
                 let Some(v) = v else { continue };
-                let rs = if r.semver {
-                    Scheme::SemVer
-                } else {
-                    scheme.unwrap_or(Scheme::SemVer)
-                };
-                if let RangeResult::Affected(f) = evaluate(rs, v, r) {
+                if let RangeResult::Affected(f) = evaluate_parsed(v, r, events) {
                     affected = true;
                     if let Some(f) = f
                         && !fixed.contains(&f)
@@ -231,12 +285,10 @@ impl Database {
                 }
             }
             if !affected {
-                affected = e.versions.iter().any(|listed| match (scheme, &parsed) {
-                    (Some(s), Some(p)) => {
-                        listed == version || s.parse(listed).is_ok_and(|l| l.cmp_same(p).is_eq())
-                    }
-                    _ => listed == version,
-                });
+                affected = e.versions.iter().any(|l| l == version)
+                    || parsed.as_ref().is_some_and(|p| {
+                        e.scheme == scheme && listed.binary_search_by(|l| l.cmp_same(p)).is_ok()
+                    });
             }
             if affected {
                 hits.push((e.advisory, e, fixed));
@@ -252,7 +304,7 @@ impl Database {
                 }
                 continue;
             }
-            let adv = self.reader.advisory(idx)?;
+            let adv = self.advisory(idx)?;
             let url = adv
                 .references
                 .iter()
@@ -262,19 +314,19 @@ impl Database {
             out.push((
                 idx,
                 VulnMatch {
-                    id: adv.id,
-                    aliases: adv.aliases,
-                    summary: adv.summary,
-                    details: adv.details,
+                    id: adv.id.clone(),
+                    aliases: adv.aliases.clone(),
+                    summary: adv.summary.clone(),
+                    details: adv.details.clone(),
                     severity: e.severity.clone(),
                     fixed,
                     ecosystem: e.ecosystem.clone(),
                     package: e.name.clone(),
                     purl: e.purl.clone(),
                     url,
-                    references: adv.references,
-                    published: adv.published,
-                    modified: adv.modified,
+                    references: adv.references.clone(),
+                    published: adv.published.clone(),
+                    modified: adv.modified.clone(),
                 },
             ));
         }
@@ -282,6 +334,10 @@ impl Database {
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn age_seconds(built: jiff::Timestamp, now: jiff::Timestamp) -> u64 {

@@ -167,44 +167,87 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-/// A scalar that should be text even when a YAML writer left it unquoted
-/// (`fixed: 1.0` or `introduced: 0`).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Scalar {
-    Text(String),
-    Int(i64),
-    UInt(u64),
-    Float(f64),
-    Bool(bool),
+/// Reads a scalar as text. YAML plain scalars (`fixed: 1.10`, `introduced: 0`)
+/// are asked for as strings, so the deserializer hands over the text as
+/// written instead of a float that would turn `1.10` into `1.1`; numbers and
+/// booleans from formats that only offer typed values are printed back.
+struct ScalarText;
+
+impl serde::de::Visitor<'_> for ScalarText {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a version string")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_owned()))
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
 }
 
-impl Scalar {
-    fn into_string(self) -> String {
-        match self {
-            Scalar::Text(s) => s,
-            Scalar::Int(i) => i.to_string(),
-            Scalar::UInt(u) => u.to_string(),
-            Scalar::Float(f) => f.to_string(),
-            Scalar::Bool(b) => b.to_string(),
-        }
+/// One scalar read with [`ScalarText`].
+struct Scalar(Option<String>);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_string(ScalarText).map(Scalar)
     }
 }
 
 fn scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(Option::<Scalar>::deserialize(d)?
-        .map(Scalar::into_string)
+        .and_then(|s| s.0)
         .unwrap_or_default())
 }
 
 fn opt_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(Option::<Scalar>::deserialize(d)?.map(Scalar::into_string))
+    Ok(Option::<Scalar>::deserialize(d)?.and_then(|s| s.0))
 }
 
 fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(Option::<Vec<Scalar>>::deserialize(d)?
         .unwrap_or_default()
         .into_iter()
-        .map(Scalar::into_string)
+        .filter_map(|s| s.0)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_plain_scalars_keep_their_text() {
+        let y = "id: X\naffected:\n- package: {ecosystem: PyPI, name: p}\n  ranges:\n  - type: ECOSYSTEM\n    events:\n    - introduced: 0\n    - fixed: 1.10\n  versions: [1.0, 2, '3.0']\n";
+        let r: OsvRecord = serde_saphyr::from_str(y).expect("parses");
+        let a = &r.affected[0];
+        assert_eq!(a.ranges[0].events[0].introduced.as_deref(), Some("0"));
+        assert_eq!(a.ranges[0].events[1].fixed.as_deref(), Some("1.10"));
+        assert_eq!(a.versions, vec!["1.0", "2", "3.0"]);
+        let j: OsvRecord = serde_json::from_str(r#"{"id":"J","affected":[{"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.2.0"}]}],"versions":null}],"aliases":null}"#).expect("json");
+        assert_eq!(
+            j.affected[0].ranges[0].events[1].fixed.as_deref(),
+            Some("1.2.0")
+        );
+    }
 }

@@ -111,27 +111,64 @@ pub enum RangeResult {
     Affected(Option<String>),
 }
 
+/// An event version parsed once and reused across queries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventVersion {
+    /// `introduced: "0"`: below every version.
+    Zero,
+    /// A parsed version.
+    Parsed(Version),
+    /// Could not be parsed: the range cannot be evaluated.
+    Invalid,
+}
+
+/// Parses the event versions of `range` (for [`evaluate_parsed`]).
+pub fn parse_events(scheme: Scheme, range: &PreparedRange) -> Vec<EventVersion> {
+    let scheme = if range.semver { Scheme::SemVer } else { scheme };
+    range
+        .events
+        .iter()
+        .map(|e| {
+            if is_zero(e.kind, &e.version) {
+                EventVersion::Zero
+            } else {
+                scheme
+                    .parse(&e.version)
+                    .map_or(EventVersion::Invalid, EventVersion::Parsed)
+            }
+        })
+        .collect()
+}
+
 /// Evaluates the already-parsed `version` (parsed under the range's scheme)
 /// against `range`. Event versions that fail to parse make the range
 /// unevaluable: it is treated as not matching (import reports them).
 pub fn evaluate(scheme: Scheme, version: &Version, range: &PreparedRange) -> RangeResult {
-    let scheme = if range.semver { Scheme::SemVer } else { scheme };
+    evaluate_parsed(version, range, &parse_events(scheme, range))
+}
+
+/// [`evaluate`] with the event versions parsed beforehand by [`parse_events`].
+pub fn evaluate_parsed(
+    version: &Version,
+    range: &PreparedRange,
+    parsed: &[EventVersion],
+) -> RangeResult {
+    if parsed.len() != range.events.len() || parsed.contains(&EventVersion::Invalid) {
+        return RangeResult::Unaffected;
+    }
+    let cmp = |i: usize| match &parsed[i] {
+        EventVersion::Zero => Ordering::Greater,
+        EventVersion::Parsed(ev) => version.cmp_same(ev),
+        EventVersion::Invalid => Ordering::Less,
+    };
     let mut affected = false;
-    let mut limits: Vec<&PreparedEvent> = Vec::new();
+    let mut below_limit: Option<bool> = None;
     let mut rest_from = range.events.len();
     for (i, e) in range.events.iter().enumerate() {
         if e.kind == EventKind::Limit {
-            limits.push(e);
             continue;
         }
-        let ord = if is_zero(e.kind, &e.version) {
-            Ordering::Greater
-        } else {
-            match scheme.parse(&e.version) {
-                Ok(ev) => version.cmp_same(&ev),
-                Err(_) => return RangeResult::Unaffected,
-            }
-        };
+        let ord = cmp(i);
         match e.kind {
             EventKind::Introduced if ord != Ordering::Less => affected = true,
             EventKind::Fixed if ord != Ordering::Less => affected = false,
@@ -147,19 +184,14 @@ pub fn evaluate(scheme: Scheme, version: &Version, range: &PreparedRange) -> Ran
     if !affected {
         return RangeResult::Unaffected;
     }
-    for e in &range.events[rest_from..] {
+    for (i, e) in range.events.iter().enumerate() {
         if e.kind == EventKind::Limit {
-            limits.push(e);
+            let below = cmp(i) == Ordering::Less;
+            below_limit = Some(below_limit.unwrap_or(false) || below);
         }
     }
-    if !limits.is_empty() {
-        let below_some = limits.iter().any(|l| match scheme.parse(&l.version) {
-            Ok(lv) => version.cmp_same(&lv) == Ordering::Less,
-            Err(_) => true,
-        });
-        if !below_some {
-            return RangeResult::Unaffected;
-        }
+    if below_limit == Some(false) {
+        return RangeResult::Unaffected;
     }
     let fixed = range.events[rest_from..]
         .iter()

@@ -167,3 +167,77 @@ fn damaged_database_is_reported_not_misread() {
     assert!(matches!(err, Error::NoDatabase { .. }));
     assert!(err.to_string().contains("shipgate db import PATH"), "{err}");
 }
+
+#[test]
+fn duplicates_keep_newest_and_versions_lists_and_last_affected_apply() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let old = record("DUP-1", "PyPI", "pkg", "0", "1.0");
+    let newer = old
+        .replace("2024-01-01T00:00:00Z", "2025-01-01T00:00:00Z")
+        .replace("\"1.0\"", "\"2.0\"");
+    write(&tmp.path().join("in/a/DUP-1.json"), &newer);
+    write(&tmp.path().join("in/b/DUP-1.json"), &old);
+    let listed = serde_json::json!({
+        "id": "LIST-1",
+        "affected": [{
+            "package": {"ecosystem": "Go", "name": "example.com/mod"},
+            "ranges": [{"type": "GIT", "repo": "https://example.invalid/r", "events": [{"introduced": "0"}, {"fixed": "abc123"}]}],
+            "versions": ["1.2.3", "1.2.4"]
+        }, {
+            "package": {"ecosystem": "Debian:12", "name": "libfoo"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "1:1.0-1"}, {"last_affected": "1:1.4-2"}]}]
+        }]
+    });
+    write(&tmp.path().join("in/c/LIST-1.json"), &listed.to_string());
+    let db_path = tmp.path().join("osv.bin");
+    let report = import(&db_path, &[tmp.path().join("in")]).expect("import");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.metadata.advisories, 2);
+    let db = Database::open(&db_path).expect("open");
+    let m = db.matches("PyPI", "pkg", "1.5").expect("query");
+    assert_eq!(
+        m.len(),
+        1,
+        "the newer copy (fixed 2.0) wins regardless of file order"
+    );
+    assert_eq!(m[0].fixed, vec!["2.0".to_owned()]);
+    // GIT range skipped; explicit versions apply, with or without Go's v prefix
+    assert_eq!(
+        db.matches("Go", "example.com/mod", "v1.2.3")
+            .expect("query")
+            .len(),
+        1
+    );
+    assert_eq!(
+        db.matches("Go", "example.com/mod", "1.2.4")
+            .expect("query")
+            .len(),
+        1
+    );
+    assert!(
+        db.matches("Go", "example.com/mod", "v1.2.5")
+            .expect("query")
+            .is_empty()
+    );
+    // last_affected is inclusive and yields no fixed version
+    let hit = db.matches("Debian:12", "LIBFOO", "1:1.4-2").expect("query");
+    assert_eq!(hit.len(), 1);
+    assert!(hit[0].fixed.is_empty());
+    assert!(
+        db.matches("Debian:12", "libfoo", "1:1.4-2+deb12u1")
+            .expect("query")
+            .is_empty()
+    );
+    assert!(
+        db.matches("Debian:12", "libfoo", "1.9")
+            .expect("query")
+            .is_empty(),
+        "epoch 0 < epoch 1"
+    );
+    assert!(
+        db.matches("Debian:11", "libfoo", "1:1.2-1")
+            .expect("query")
+            .is_empty(),
+        "other release"
+    );
+}
