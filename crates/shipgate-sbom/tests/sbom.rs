@@ -4,6 +4,9 @@
 //! venv), or from `SHIPGATE_CYCLONEDX_SCHEMA_DIR` / `SHIPGATE_SPDX_SCHEMA`. With `CI=true` a
 //! missing schema fails the test; locally it skips with a message.
 
+// Test helpers outside #[test] fns: a failed unwrap is a failed test here.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
