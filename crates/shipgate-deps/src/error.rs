@@ -53,7 +53,7 @@ pub enum DepsError {
         column: Option<u32>,
         /// The parser's error.
         #[source]
-        source: toml::de::Error,
+        source: Box<toml::de::Error>,
     },
     /// A YAML file is not valid YAML or does not have the expected shape.
     #[error("{}: invalid YAML: {source}; fix the syntax or regenerate the file with its package manager", location(path, *line, *column))]
@@ -66,7 +66,7 @@ pub enum DepsError {
         column: Option<u32>,
         /// The parser's error.
         #[source]
-        source: serde_saphyr::Error,
+        source: Box<serde_saphyr::Error>,
     },
     /// An XML file (pom.xml) is not well-formed.
     #[error("{}: invalid XML: {source}; fix the markup", location(path, Some(*line), Some(*column)))]
@@ -79,7 +79,7 @@ pub enum DepsError {
         column: u32,
         /// The parser's error.
         #[source]
-        source: roxmltree::Error,
+        source: Box<roxmltree::Error>,
     },
     /// The file parsed but an entry (or the whole file) is not what this format allows.
     #[error("{}: {message}", location(path, *line, *column))]
@@ -163,7 +163,7 @@ impl DepsError {
             path: path.to_owned(),
             line,
             column,
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -174,7 +174,7 @@ impl DepsError {
             path: path.to_owned(),
             line: loc.and_then(|l| u32::try_from(l.line()).ok()),
             column: loc.and_then(|l| u32::try_from(l.column()).ok()),
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -185,7 +185,7 @@ impl DepsError {
             path: path.to_owned(),
             line: pos.row,
             column: pos.col,
-            source,
+            source: Box::new(source),
         }
     }
 }

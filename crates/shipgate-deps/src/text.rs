@@ -257,8 +257,8 @@ mod tests {
         assert_eq!(lines.get("packages\0node_modules/a"), Some(&4));
         assert_eq!(lines.get("packages\0"), Some(&3));
         assert_eq!(lines.get("packages\0node_modules/a\0version"), Some(&5));
-        assert_eq!(lines.get("list\00"), Some(&9));
-        assert_eq!(lines.get("list\01"), Some(&10));
+        assert_eq!(lines.get("list\x000"), Some(&9));
+        assert_eq!(lines.get("list\x001"), Some(&10));
     }
 
     #[test]
