@@ -142,7 +142,7 @@ impl Scanner {
         let active = self.active_rules(path);
         let mut out = Vec::new();
         self.path_only_findings(origin, &active, &mut out);
-        self.scan_chunk(data, 0, data.len(), 1, origin, &active, &mut out);
+        self.scan_chunk(data, 0, data.len(), 1, 0, origin, &active, &mut out);
         out
     }
 
@@ -208,6 +208,8 @@ impl Scanner {
             .unwrap_or(64 * 1024);
         let mut buf: Vec<u8> = Vec::with_capacity(cap);
         let mut base_line: u32 = 1;
+        // Bytes of the current line that precede `buf[0]`.
+        let mut base_col: usize = 0;
         // Offset (within buf) from which matches are new.
         let mut report_from = 0usize;
         let mut first = true;
@@ -228,6 +230,7 @@ impl Scanner {
                 report_from,
                 limit,
                 base_line,
+                base_col,
                 origin,
                 &active,
                 &mut res.findings,
@@ -237,7 +240,12 @@ impl Scanner {
                 return Ok(res);
             }
             let keep_from = limit - BACK_CONTEXT.min(limit);
-            base_line = base_line.saturating_add(count_lines(&buf[..keep_from]));
+            let kept = &buf[..keep_from];
+            base_line = base_line.saturating_add(count_lines(kept));
+            base_col = match memchr::memrchr(b'\n', kept) {
+                Some(i) => keep_from - i - 1,
+                None => base_col + keep_from,
+            };
             res.bytes += keep_from as u64;
             buf.drain(..keep_from);
             report_from = limit - keep_from;
@@ -253,6 +261,7 @@ impl Scanner {
         report_from: usize,
         report_until: usize,
         base_line: u32,
+        base_col: usize,
         origin: Origin<'_>,
         active: &Option<Vec<bool>>,
         out: &mut Vec<SecretFinding>,
@@ -270,12 +279,15 @@ impl Scanner {
                 if m.start() >= report_until + BACK_CAP {
                     break;
                 }
+                // Reuse the previous window only when it is a whole (short) line.
                 let (ls, le) = match last_line {
                     Some((ls, le)) if m.start() >= ls && m.end() <= le => (ls, le),
                     _ => {
-                        let l = line_window(buf, m.start(), m.end());
-                        last_line = Some(l);
-                        l
+                        let (ls, le) = line_window(buf, m.start(), m.end());
+                        let whole_line = (ls == 0 || buf[ls - 1] == b'\n')
+                            && (le == buf.len() || buf[le] == b'\n');
+                        last_line = whole_line.then_some((ls, le));
+                        (ls, le)
                     }
                 };
                 for &r in &self.keyword_rules[m.pattern().as_usize()] {
@@ -333,7 +345,9 @@ impl Scanner {
         }
         // 3. filters, positions
         cands.sort_unstable_by_key(|c| (c.start, c.rule));
-        let mut line_cursor = (0usize, base_line);
+        let mut cursor = LineCursor::new(buf, base_line, base_col);
+        let first_new = out.len();
+        let mut spans: Vec<(usize, usize, bool)> = Vec::new();
         for c in cands {
             let rule = &self.rules[c.rule as usize];
             let secret = &buf[c.secret_start..c.secret_end];
@@ -379,31 +393,45 @@ impl Scanner {
             }
             // Positions (1-based, columns in bytes) of the secret itself: that is what a
             // reviewer needs to find, and what survives reformatting of the key name.
-            let secret_line = advance_lines(buf, &mut line_cursor, c.secret_start);
-            let secret_col = c.secret_start - line_start(buf, c.secret_start) + 1;
+            let (secret_line, secret_col) = cursor.at(c.secret_start);
             let secret_last = c.secret_end.saturating_sub(1).max(c.secret_start);
-            let mut cur = line_cursor;
-            let secret_end_line = advance_lines(buf, &mut cur, secret_last);
-            let secret_end_col = secret_last - line_start(buf, secret_last) + 1;
+            let mut end_cursor = LineCursor { buf, ..cursor };
+            let (secret_end_line, secret_end_col) = end_cursor.at(secret_last);
+            spans.push((c.secret_start, c.secret_end, rule.is_generic()));
             out.push(SecretFinding::new(
                 rule,
                 origin,
                 (
                     secret_line,
-                    col32(secret_col),
+                    secret_col,
                     secret_end_line,
-                    col32(secret_end_col + 1),
+                    secret_end_col.saturating_add(1),
                 ),
                 secret,
                 entropy,
                 self.show_secrets,
             ));
         }
+        // A generic rule yields to a specific rule that found the same secret.
+        if spans.iter().any(|s| s.2) {
+            let mut keep = spans.iter().map(|_| true).collect::<Vec<_>>();
+            for (i, a) in spans.iter().enumerate() {
+                if a.2 && spans.iter().any(|b| !b.2 && b.0 < a.1 && a.0 < b.1) {
+                    keep[i] = false;
+                }
+            }
+            let mut idx = 0;
+            let mut k = 0;
+            out.retain(|_| {
+                let r = idx < first_new || keep[k];
+                if idx >= first_new {
+                    k += 1;
+                }
+                idx += 1;
+                r
+            });
+        }
     }
-}
-
-fn col32(c: usize) -> u32 {
-    u32::try_from(c).unwrap_or(u32::MAX)
 }
 
 /// Run one rule regex over `buf[s..e]` (with `buf[..s]` as look-behind context).
@@ -498,15 +526,45 @@ fn line_end(buf: &[u8], pos: usize) -> usize {
     memchr::memchr(b'\n', &buf[pos..hi]).map_or(hi, |i| pos + i)
 }
 
-/// Move a (offset, line) cursor forward to `pos` and return the line there.
-fn advance_lines(buf: &[u8], cursor: &mut (usize, u32), pos: usize) -> u32 {
-    if pos > cursor.0 {
-        cursor.1 = cursor.1.saturating_add(count_lines(&buf[cursor.0..pos]));
-    } else {
-        cursor.1 = cursor.1.saturating_sub(count_lines(&buf[pos..cursor.0]));
+/// Tracks line and column while walking forward through a chunk (candidates are sorted).
+struct LineCursor<'a> {
+    buf: &'a [u8],
+    base_line: u32,
+    base_col: usize,
+    off: usize,
+    line: u32,
+    /// Offset of the current line's first byte; negative when it lies before `buf[0]`.
+    line_start: isize,
+}
+
+impl<'a> LineCursor<'a> {
+    fn new(buf: &'a [u8], base_line: u32, base_col: usize) -> Self {
+        LineCursor {
+            buf,
+            base_line,
+            base_col,
+            off: 0,
+            line: base_line,
+            line_start: -(isize::try_from(base_col).unwrap_or(isize::MAX)),
+        }
     }
-    cursor.0 = pos;
-    cursor.1
+
+    /// 1-based (line, column) of `pos`.
+    fn at(&mut self, pos: usize) -> (u32, u32) {
+        if pos < self.off {
+            *self = LineCursor::new(self.buf, self.base_line, self.base_col);
+        }
+        let seg = &self.buf[self.off..pos];
+        let n = count_lines(seg);
+        if n > 0 {
+            self.line = self.line.saturating_add(n);
+            let last = memchr::memrchr(b'\n', seg).expect("a newline was counted");
+            self.line_start = isize::try_from(self.off + last + 1).unwrap_or(isize::MAX);
+        }
+        self.off = pos;
+        let col = isize::try_from(pos).unwrap_or(isize::MAX) - self.line_start + 1;
+        (self.line, u32::try_from(col).unwrap_or(u32::MAX))
+    }
 }
 
 fn count_lines(b: &[u8]) -> u32 {

@@ -293,6 +293,7 @@ impl RuleSet {
                 entropy: r.entropy.filter(|e| *e > 0.0),
                 validator: None,
                 multiline: false,
+                generic: r.id.starts_with("generic"),
                 examples: Vec::new(),
                 negative_examples: Vec::new(),
                 regex,

@@ -126,12 +126,13 @@ impl Allowlist {
         }
     }
 
-    /// Whether the allowlist drops the whole file by path alone.
+    /// Whether the allowlist drops the whole file by path alone: with `OR` a path match is
+    /// enough; with `AND` only when paths are the sole criterion.
     pub(crate) fn allows_path(&self, path: &str) -> bool {
+        let path_only =
+            self.regexes.is_empty() && self.stopwords.is_empty() && self.commits.is_empty();
         !self.paths.is_empty()
-            && self.regexes.is_empty()
-            && self.stopwords.is_empty()
-            && self.commits.is_empty()
+            && (!self.and || path_only)
             && self.paths.iter().any(|r| r.is_match(path.as_bytes()))
     }
 }
@@ -153,6 +154,8 @@ pub struct Rule {
     pub validator: Option<Validator>,
     /// Matches may span lines (private keys): the regex runs on a 16 KiB window.
     pub multiline: bool,
+    /// A fallback rule: it yields to a specific rule that finds the same secret.
+    pub generic: bool,
     /// Examples that must produce a finding of this rule.
     pub examples: Vec<String>,
     /// Examples that must not.
@@ -165,6 +168,11 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// Generic rules yield to a specific rule that finds the same secret.
+    pub fn is_generic(&self) -> bool {
+        self.generic
+    }
+
     /// The regex source as compiled (after shorthand expansion / RE2 translation).
     pub fn pattern(&self) -> Option<&str> {
         self.regex.as_ref().map(|r| r.as_str())
@@ -201,6 +209,8 @@ struct RuleDef {
     validator: Option<Validator>,
     #[serde(default)]
     multiline: bool,
+    #[serde(default)]
+    generic: bool,
     #[serde(default)]
     examples: Vec<String>,
     #[serde(default)]
@@ -290,6 +300,7 @@ impl RuleSet {
                 },
             };
             let secret_group = resolve_secret_group(&regex, explicit);
+            let generic = d.generic || d.id.starts_with("generic");
             rules.push(Rule {
                 id: d.id,
                 description: d.description,
@@ -298,6 +309,7 @@ impl RuleSet {
                 entropy: d.entropy,
                 validator: d.validator,
                 multiline: d.multiline,
+                generic,
                 examples: d.examples,
                 negative_examples: d.negative_examples,
                 regex: Some(regex),

@@ -171,10 +171,21 @@ fn generic_ok(key: &[u8], value: &[u8]) -> bool {
             return false;
         }
     }
-    // Must mix letters and digits (real generated secrets almost always do).
     let has_digit = v.iter().any(u8::is_ascii_digit);
     let has_alpha = v.iter().any(u8::is_ascii_alphabetic);
-    if !(has_digit && has_alpha) {
+    if key.contains("pass") || key.contains("pwd") {
+        // Passwords: at least three of lower, upper, digit, symbol.
+        let classes = [
+            v.iter().any(u8::is_ascii_lowercase),
+            v.iter().any(u8::is_ascii_uppercase),
+            has_digit,
+            v.iter().any(|b| !b.is_ascii_alphanumeric()),
+        ];
+        if classes.iter().filter(|c| **c).count() < 3 {
+            return false;
+        }
+    } else if !(has_digit && has_alpha) {
+        // Keys and tokens: must mix letters and digits (generated secrets almost always do).
         return false;
     }
     // A path or a file name.

@@ -2,6 +2,8 @@
 //! gitleaks configs, hooks, bad input and fuzzing.
 
 mod examples;
+mod gitleaks;
+mod tree;
 
 use shipgate_secrets::{RuleSet, Scanner, SecretsSettings};
 
