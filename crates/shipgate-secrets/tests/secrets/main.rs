@@ -2,6 +2,8 @@
 //! gitleaks configs, hooks, bad input and fuzzing.
 
 mod examples;
+mod fuzz;
+mod git;
 mod gitleaks;
 mod tree;
 
