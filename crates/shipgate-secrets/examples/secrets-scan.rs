@@ -17,6 +17,7 @@ fn main() {
     let mut staged = false;
     let mut quiet = false;
     let mut gitleaks: Option<PathBuf> = None;
+    let mut settings = SecretsSettings::default();
     let mut path = PathBuf::from(".");
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -25,6 +26,14 @@ fn main() {
             "--staged" => staged = true,
             "--quiet" => quiet = true,
             "--gitleaks-config" => gitleaks = args.next().map(PathBuf::from),
+            "--disable" => {
+                settings.disable_rules = args
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::to_owned)
+                    .collect()
+            }
             _ => path = PathBuf::from(a),
         }
     }
@@ -36,7 +45,7 @@ fn main() {
         None => RuleSet::builtin(),
     };
     let t0 = Instant::now();
-    let scanner = Scanner::new(rules, &SecretsSettings::default()).expect("scanner");
+    let scanner = Scanner::new(rules, &settings).expect("scanner");
     let t1 = Instant::now();
     let out = if git {
         scan_git(&scanner, &path, &GitOptions::default()).unwrap_or_else(|e| {

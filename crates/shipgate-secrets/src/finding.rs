@@ -2,6 +2,7 @@
 //! shared report model.
 
 use sha2::{Digest, Sha256};
+use shipgate_report::{Finding, Location, ScanError, ScanOutput};
 
 use crate::engine::Origin;
 use crate::rules::{Rule, Severity};
@@ -67,20 +68,13 @@ pub fn redact(secret: &str) -> String {
     s
 }
 
-/// The fingerprint scheme of the shared report model: sha256 of the parts joined by NUL,
-/// first 32 hex characters.
+/// The fingerprint scheme of the shared report model.
 pub(crate) fn fingerprint_of(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for (i, p) in parts.iter().enumerate() {
-        if i > 0 {
-            h.update([0u8]);
-        }
-        h.update(p.as_bytes());
-    }
-    let mut s = hex::encode(h.finalize());
-    s.truncate(32);
-    s
+    shipgate_report::Finding::fingerprint_of(parts)
 }
+
+/// What to do about any leaked credential.
+const REMEDIATION: &str = "Revoke or rotate this credential at its provider now (treat it as compromised: it is in the repository), remove it from the code and, if it was committed, from the history; load it at run time from a secret store or the environment.";
 
 impl SecretFinding {
     pub(crate) fn new(
@@ -129,6 +123,47 @@ impl SecretFinding {
     }
 }
 
+impl SecretFinding {
+    /// Convert to the shared report model (scanner `"secrets"`). The secret appears only in
+    /// redacted form unless the scanner was built with `show_secrets`; properties carry the
+    /// redacted value, its SHA-256, the entropy and, for history scans, the commit's author,
+    /// e-mail and date.
+    pub fn to_finding(&self) -> Finding {
+        let mut location = Location::file(&self.path).with_span(
+            self.start_line,
+            self.start_column,
+            self.end_line,
+            self.end_column,
+        );
+        location.commit = self.commit.as_ref().map(|c| c.id.clone());
+        let mut f = Finding::new(
+            "secrets",
+            &self.rule_id,
+            self.severity,
+            self.description.clone(),
+            self.message(),
+            location,
+        );
+        f.fingerprint = self.fingerprint.clone();
+        f.remediation = Some(REMEDIATION.to_owned());
+        let p = &mut f.properties;
+        p.insert("secret_redacted".into(), self.redacted.clone().into());
+        p.insert("secret_sha256".into(), self.secret_sha256.clone().into());
+        if let Some(s) = &self.secret {
+            p.insert("secret".into(), s.clone().into());
+        }
+        if let Some(e) = serde_json::Number::from_f64((self.entropy * 100.0).round() / 100.0) {
+            p.insert("entropy".into(), serde_json::Value::Number(e));
+        }
+        if let Some(c) = &self.commit {
+            p.insert("author".into(), c.author.clone().into());
+            p.insert("email".into(), c.email.clone().into());
+            p.insert("date".into(), c.date.clone().into());
+        }
+        f
+    }
+}
+
 fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
@@ -173,6 +208,33 @@ pub struct SecretsOutput {
 }
 
 impl SecretsOutput {
+    /// Convert to the shared report model; counters become a note.
+    pub fn into_scan_output(self) -> ScanOutput {
+        let mut notes = self.notes;
+        notes.push(format!(
+            "secrets: scanned {} file(s), {} byte(s); skipped {} binary file(s)",
+            self.scanned, self.bytes, self.skipped_binary
+        ));
+        ScanOutput {
+            findings: self
+                .findings
+                .iter()
+                .map(SecretFinding::to_finding)
+                .collect(),
+            errors: self
+                .errors
+                .into_iter()
+                .map(|e| ScanError {
+                    path: e.path,
+                    line: e.line,
+                    column: None,
+                    message: e.message,
+                })
+                .collect(),
+            notes,
+        }
+    }
+
     pub(crate) fn sort(&mut self) {
         self.findings.sort_by(|a, b| {
             (&a.path, a.start_line, a.start_column, &a.rule_id).cmp(&(

@@ -16,34 +16,8 @@ const END: &str = r#"(?:[\x60'"\s;,)\]}<]|\\[nrt]|$)"#;
 /// Regex compile budget: large enough for every gitleaks rule with ASCII classes.
 const REGEX_SIZE_LIMIT: usize = 64 * 1024 * 1024;
 
-/// Finding severity as written in rule files (`info`..`critical`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Informational.
-    Info,
-    /// Low.
-    Low,
-    /// Medium.
-    Medium,
-    /// High.
-    High,
-    /// Critical.
-    Critical,
-}
-
-impl Severity {
-    /// The lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
+/// Severities are the shared report model's (`info`..`critical` in rule files).
+pub use shipgate_report::Severity;
 
 /// A structural check a candidate secret must pass, beyond its regex.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -371,22 +345,14 @@ impl RuleSet {
     }
 }
 
-/// Pull `line N column M` out of a serde-saphyr error message when present.
+/// Line and column of a serde-saphyr error, 0 when unknown.
 pub(crate) fn yaml_error_location(e: &serde_saphyr::Error) -> (u32, u32) {
-    let msg = e.to_string();
-    let num_after = |key: &str| -> u32 {
-        msg.find(key)
-            .map(|i| {
-                msg[i + key.len()..]
-                    .trim_start()
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit())
-                    .collect::<String>()
-            })
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0)
-    };
-    (num_after("line"), num_after("column"))
+    e.location().map_or((0, 0), |l| {
+        (
+            u32::try_from(l.line()).unwrap_or(0),
+            u32::try_from(l.column()).unwrap_or(0),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -3,3 +3,4 @@
 mod help;
 mod kit;
 mod report;
+mod secrets;
