@@ -108,6 +108,9 @@ const NON_SECRET_KEY_WORDS: &[&str] = &[
     "_field",
     "_header",
     "_length",
+    "_len",
+    "_bytes",
+    "_count",
     "_size",
     "_ttl",
     "_expir",
@@ -188,11 +191,37 @@ fn generic_ok(key: &[u8], value: &[u8]) -> bool {
         // Keys and tokens: must mix letters and digits (generated secrets almost always do).
         return false;
     }
+    if looks_like_code_identifier(v) {
+        return false;
+    }
     // A path or a file name.
     if v.starts_with(b"/") || v.starts_with(b"./") || v.starts_with(b"~/") {
         return false;
     }
     true
+}
+
+/// `SOME_CONSTANT_1`, `snake_case_name2`, `CamelCaseType5915`: names in code, not secrets.
+/// Random strings mix cases inside segments and rarely split into capitalised words.
+fn looks_like_code_identifier(v: &[u8]) -> bool {
+    if !v.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+        return false;
+    }
+    // Snake case: every `_` segment is single-case.
+    if v.contains(&b'_') {
+        let single_case = |seg: &[u8]| {
+            !(seg.iter().any(u8::is_ascii_uppercase) && seg.iter().any(u8::is_ascii_lowercase))
+        };
+        if v.split(|b| *b == b'_').all(single_case) {
+            return true;
+        }
+    }
+    // Camel case: starts upper, every upper followed by a lower or digit, at least 2 words.
+    let words = v.iter().filter(|b| b.is_ascii_uppercase()).count();
+    v.first().is_some_and(u8::is_ascii_uppercase)
+        && words >= 2
+        && v.windows(2)
+            .all(|w| !(w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase()))
 }
 
 fn is_uuid(v: &[u8]) -> bool {
@@ -370,5 +399,9 @@ mod tests {
         assert!(!generic_ok(b"token_hash", b"hT9x2LmQ7vPz4kWr8sYb"));
         assert!(!generic_ok(b"api_key", b"process.env.API_KEY"));
         assert!(!generic_ok(b"secret", b"sha512-abc123def456ghi789"));
+        assert!(!generic_ok(b"secret_len", b"MLKEM512_SHARED_SECRET_LEN"));
+        assert!(!generic_ok(b"key", b"EcPrivateKeyRfc5915Der"));
+        assert!(looks_like_code_identifier(b"X25519_PRIVATE_KEY_LEN"));
+        assert!(!looks_like_code_identifier(b"hT9x2LmQ7vPz4kWr8sYb"));
     }
 }
