@@ -34,6 +34,9 @@ pub enum Command {
     /// Manage the local vulnerability database (OSV advisories) used by deps and image scans.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Git hooks: install the pre-commit hook, or run it.
+    #[command(subcommand)]
+    Hook(HookCommand),
 }
 
 /// `shipgate scan ...`
@@ -44,6 +47,8 @@ pub enum ScanCommand {
     /// Find lockfiles and manifests under PATH and match their packages against the
     /// vulnerability database.
     Deps(ScanDepsArgs),
+    /// Find credentials in a working tree, the git history, the staged changes or stdin.
+    Secrets(ScanSecretsArgs),
 }
 
 /// Output format of a report.
@@ -221,4 +226,99 @@ pub enum SummaryFormat {
     Table,
     /// One JSON object.
     Json,
+}
+
+/// Options of the secret scanner (`scan secrets`, `hook run pre-commit`).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Secrets")]
+pub struct SecretsArgs {
+    /// Extra rules in shipgate's YAML rule format (repeatable).
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+
+    /// Load a gitleaks TOML configuration (with `[extend] useDefault = true`, shipgate's
+    /// built-in rules are kept too). Default: `secrets.gitleaks_config` of shipgate.yaml.
+    #[arg(long, value_name = "FILE")]
+    pub gitleaks_config: Option<PathBuf>,
+
+    /// Put the full secret in the report. Default: redacted (first 4 characters).
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+/// `shipgate scan secrets`
+#[derive(Debug, Args)]
+pub struct ScanSecretsArgs {
+    /// File or directory to scan, a repository with --git/--staged, or `-` for stdin.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+
+    /// Scan the whole git history: every distinct blob of every ref, reported at the commit
+    /// that introduced it.
+    #[arg(long, conflicts_with = "staged")]
+    pub git: bool,
+
+    /// With --git: only commits not reachable from REV.
+    #[arg(long, value_name = "REV", requires = "git")]
+    pub since: Option<String>,
+
+    /// Scan the staged changes (the index), as a pre-commit hook does.
+    #[arg(long)]
+    pub staged: bool,
+
+    /// Also scan files excluded by .gitignore and .ignore files.
+    #[arg(long)]
+    pub no_ignore: bool,
+
+    /// Secret scanner options.
+    #[command(flatten)]
+    pub secrets: SecretsArgs,
+
+    /// Shared report options.
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// `shipgate hook ...`
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Install the pre-commit hook in the repository (an existing hook is kept and runs first).
+    Install(HookInstallArgs),
+    /// Run a hook: `pre-commit` scans the staged changes for secrets and gates on them.
+    Run(HookRunArgs),
+}
+
+/// `shipgate hook install`
+#[derive(Debug, Args)]
+pub struct HookInstallArgs {
+    /// The repository.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub repo: PathBuf,
+}
+
+/// Hooks `shipgate hook run` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HookName {
+    /// Scan the staged changes for secrets.
+    PreCommit,
+}
+
+/// `shipgate hook run`
+#[derive(Debug, Args)]
+pub struct HookRunArgs {
+    /// Which hook.
+    #[arg(value_enum)]
+    pub hook: HookName,
+
+    /// The repository.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub repo: PathBuf,
+
+    /// Secret scanner options.
+    #[command(flatten)]
+    pub secrets: SecretsArgs,
+
+    /// Shared report options.
+    #[command(flatten)]
+    pub report: ReportArgs,
 }

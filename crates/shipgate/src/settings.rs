@@ -25,6 +25,9 @@ pub struct FileSettings {
     /// Baseline file, relative to the config file.
     #[serde(default)]
     pub baseline: Option<PathBuf>,
+    /// Secret scanner settings (`secrets:`).
+    #[serde(default)]
+    pub secrets: shipgate_secrets::SecretsSettings,
     /// Vulnerability database settings.
     #[serde(default)]
     pub db: DbSettings,

@@ -2,9 +2,11 @@
 
 mod db;
 mod deps;
+mod hook;
 mod scan_all;
+mod secrets;
 
-use crate::cli::{Cli, Command, ScanCommand};
+use crate::cli::{Cli, Command, HookCommand, ScanCommand};
 
 /// Run the parsed command; `Err` is a setup failure reported as exit code 2.
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
@@ -12,5 +14,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Scan(ScanCommand::All(args)) => scan_all::run(args),
         Command::Scan(ScanCommand::Deps(args)) => deps::run(args),
         Command::Db(cmd) => db::run(cmd),
+        Command::Scan(ScanCommand::Secrets(args)) => secrets::run(args),
+        Command::Hook(HookCommand::Install(args)) => hook::install(args),
+        Command::Hook(HookCommand::Run(args)) => hook::run(args),
     }
 }

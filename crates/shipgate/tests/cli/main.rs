@@ -4,3 +4,4 @@ mod deps;
 mod help;
 mod kit;
 mod report;
+mod secrets;
