@@ -34,6 +34,8 @@ pub enum Command {
     /// Manage the local vulnerability database (OSV advisories) used by deps and image scans.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Write a software bill of materials (CycloneDX 1.6 or SPDX 2.3 JSON).
+    Sbom(SbomArgs),
     /// Git hooks: install the pre-commit hook, or run it.
     #[command(subcommand)]
     Hook(HookCommand),
@@ -321,4 +323,29 @@ pub struct HookRunArgs {
     /// Shared report options.
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// SBOM formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SbomFormat {
+    /// CycloneDX 1.6 JSON.
+    Cyclonedx,
+    /// SPDX 2.3 JSON.
+    Spdx,
+}
+
+/// `shipgate sbom`
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// A directory (its lockfiles and manifests) or an image (OCI layout, archive, rootfs,
+    /// registry reference).
+    pub target: String,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "cyclonedx")]
+    pub format: SbomFormat,
+
+    /// Write to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }

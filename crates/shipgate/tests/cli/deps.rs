@@ -177,3 +177,33 @@ fn db_status_reports_counts() {
     let r = f.run(&["db", "import", "no-such-dir"]);
     assert_eq!(r.code, 2);
 }
+
+#[test]
+fn sbom_of_a_directory_in_both_formats() {
+    let f = Fixture::new();
+    let r = f.run(&["sbom", ".", "--format", "cyclonedx"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["bomFormat"], "CycloneDX");
+    assert_eq!(v["specVersion"], "1.6");
+    let purls: Vec<&str> = v["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["purl"].as_str())
+        .collect();
+    assert!(purls.contains(&"pkg:pypi/django@3.2.18"), "{purls:?}");
+    let r = f.run(&[
+        "sbom",
+        ".",
+        "--format",
+        "spdx",
+        "--output",
+        "sbom.spdx.json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(f.app.join("sbom.spdx.json")).unwrap())
+            .unwrap();
+    assert_eq!(v["spdxVersion"], "SPDX-2.3");
+}
