@@ -145,7 +145,10 @@ impl Writer {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "vulndb".into());
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        // unique per process and per writer: two builds into one folder never share a temp file
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
         let file = File::create(&tmp).map_err(|e| Error::io("cannot create", &tmp, e))?;
         Ok(Writer {
             tmp,
