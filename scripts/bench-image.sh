@@ -19,8 +19,16 @@ mkdir -p "$work"
 command -v /usr/bin/time >/dev/null || apt-get install -y time >/dev/null
 
 cd "$here"
-cargo build --release -p shipgate-image --features test-support --example image-bench >&2
-bin="$here/target/release/examples/image-bench"
+# BENCH_PROFILE=dev reuses the test build (dependencies are built with
+# opt-level 2 in dev too, see the root Cargo.toml); the default is release.
+profile="${BENCH_PROFILE:-release}"
+if [ "$profile" = release ]; then
+    cargo build --release -p shipgate-image --features test-support --example image-bench >&2
+    bin="$here/target/release/examples/image-bench"
+else
+    cargo build -p shipgate-image --features test-support --example image-bench >&2
+    bin="$here/target/debug/examples/image-bench"
+fi
 
 layout="$work/layout"
 if [ ! -f "$layout/index.json" ]; then

@@ -1,7 +1,7 @@
 //! Which files of a layer matter, and what each yields.
 
 use crate::lang::{binary, gem, java, node, python};
-use crate::model::{FileResult, OsFileKind, RawPackage};
+use crate::model::{FileResult, OsFileKind, PackageKind, RawPackage};
 use crate::os::{apk, dpkg};
 
 /// Why a path is kept.
@@ -16,6 +16,7 @@ pub(crate) enum Interest {
     Java,
     Gem,
     Executable,
+    Lockfile(shipgate_deps::LockfileKind),
 }
 
 /// Classifies a root-relative path. `executable` is the mode's x bits.
@@ -60,6 +61,13 @@ pub(crate) fn classify(path: &str, executable: bool) -> Option<Interest> {
     }
     if name.ends_with(".gemspec") && path.contains("/specifications/") {
         return Some(Interest::Gem);
+    }
+    // Lockfiles and manifests of applications; not the ones packages ship
+    // inside node_modules (those describe the package's own development).
+    if !path.contains("node_modules/")
+        && let Some(kind) = shipgate_deps::LockfileKind::detect(name)
+    {
+        return Some(Interest::Lockfile(kind));
     }
     if executable {
         return Some(Interest::Executable);
@@ -106,6 +114,22 @@ pub(crate) fn analyze(path: &str, interest: Interest, data: &[u8]) -> FileResult
         Interest::Gem => single(gem::parse_gemspec(name, &text())),
         Interest::Java => {
             let (packages, problems) = java::parse_archive(data);
+            FileResult::Packages { packages, problems }
+        }
+        Interest::Lockfile(kind) => {
+            let lockfile = shipgate_deps::parse_lockfile(kind, path, data);
+            let ecosystem = kind.ecosystem().osv_name().to_string();
+            let packages = lockfile
+                .packages
+                .into_iter()
+                .map(|p| {
+                    let mut raw = RawPackage::new(PackageKind::Lockfile, p.name, p.version);
+                    raw.ecosystem = Some(ecosystem.clone());
+                    raw.purl = Some(p.purl);
+                    raw
+                })
+                .collect();
+            let problems = lockfile.errors.iter().map(|e| e.to_string()).collect();
             FileResult::Packages { packages, problems }
         }
         Interest::Executable => match binary::parse_binary(data) {

@@ -7,7 +7,8 @@
 //! against decompression bombs), identifies the OS and lists OS packages
 //! (dpkg, apk) and language packages (Python dist-info/egg-info, npm
 //! `node_modules`, Maven artifacts in jars including nested jars, Go build
-//! info, cargo-auditable data, RubyGems specifications), each with its purl,
+//! info, cargo-auditable data, RubyGems specifications, and any lockfile
+//! `shipgate-deps` reads), each with its purl,
 //! the file it came from and the layer (digest and history entry) that wrote
 //! that file. Per-layer analyses are cached by layer digest.
 //!
@@ -16,7 +17,8 @@
 //! directory under the cache dir), never follows symbolic links out of a root
 //! filesystem, never runs anything from the image, and does not print.
 //! RPM databases are recognised but not read yet (reported as an issue).
-//! Advisory matching and SBOM writing live in the vulndb/sbom crates.
+//! Advisory matching ([`match_scan`]) uses `shipgate-vulndb`; lockfiles found
+//! in the image are parsed with `shipgate-deps`.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cache;
@@ -24,6 +26,7 @@ mod error;
 mod extract;
 pub mod lang;
 pub mod layer;
+pub mod matching;
 mod merge;
 pub mod model;
 pub mod os;
@@ -36,6 +39,7 @@ pub mod testsupport;
 pub use cache::LayerCache;
 pub use error::{Error, Result};
 pub use layer::{Expected, Limits, analyze_layer, fuzz_layer};
+pub use matching::{MatchOptions, match_scan};
 pub use model::{
     ImagePackage, ImageScan, Issue, LayerAnalysis, LayerRef, OsInfo, PackageKind, RawPackage,
 };

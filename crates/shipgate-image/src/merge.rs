@@ -176,7 +176,10 @@ pub(crate) fn merge(layers: &[(LayerRef, &LayerAnalysis)]) -> Merged {
                 source_name: raw.source_name.clone(),
                 source_version: raw.source_version.clone(),
                 arch: raw.arch.clone(),
-                purl: purl_for(raw, merged.os.as_ref()),
+                purl: raw
+                    .purl
+                    .clone()
+                    .unwrap_or_else(|| purl_for(raw, merged.os.as_ref())),
                 path: file,
                 layer: layer.clone(),
             });

@@ -59,6 +59,9 @@ pub struct RawPackage {
     /// Path inside an archive (`app.jar!BOOT-INF/lib/x.jar`), when not the file itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inner_path: Option<String>,
+    /// purl given by the reader (lockfile packages); otherwise built at merge time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
 }
 
 impl RawPackage {
@@ -76,6 +79,7 @@ impl RawPackage {
             arch: None,
             ecosystem: None,
             inner_path: None,
+            purl: None,
         }
     }
 }

@@ -5,5 +5,6 @@
 mod bad_input;
 mod debootstrap;
 mod formats;
+mod matching;
 mod registry;
 mod support;
