@@ -1,0 +1,5 @@
+//! Operating-system identification and OS package databases.
+
+pub mod apk;
+pub mod dpkg;
+pub mod release;
