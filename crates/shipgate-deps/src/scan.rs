@@ -121,3 +121,26 @@ pub fn match_inventory(
     }
     out
 }
+
+/// Mark findings that a `not_affected`/`fixed` VEX statement covers (for scanners that match
+/// packages themselves, such as the image scanner). Findings need an advisory and a package
+/// purl; a suppression already set is kept.
+pub fn apply_vex(findings: &mut [shipgate_report::Finding], vex: &VexSet) {
+    if vex.documents.is_empty() {
+        return;
+    }
+    for f in findings.iter_mut().filter(|f| f.suppressed.is_none()) {
+        let (Some(adv), Some(purl)) = (f.advisory.as_ref(), f.package.as_ref().and_then(|p| p.purl.as_deref())) else {
+            continue;
+        };
+        let ids: Vec<&str> = std::iter::once(adv.id.as_str()).chain(adv.aliases.iter().map(String::as_str)).collect();
+        if let Some(stmt) = vex.suppressing(&ids, purl) {
+            f.suppressed = Some(Suppression {
+                kind: SuppressionKind::Vex,
+                reason: stmt.describe(),
+                source: Some(stmt.path.clone()),
+                expires: None,
+            });
+        }
+    }
+}

@@ -51,6 +51,9 @@ pub enum ScanCommand {
     Deps(ScanDepsArgs),
     /// Find credentials in a working tree, the git history, the staged changes or stdin.
     Secrets(ScanSecretsArgs),
+    /// Find OS and language packages in a container image and match them against the
+    /// vulnerability database.
+    Image(ScanImageArgs),
 }
 
 /// Output format of a report.
@@ -345,7 +348,58 @@ pub struct SbomArgs {
     #[arg(long, value_enum, default_value = "cyclonedx")]
     pub format: SbomFormat,
 
+    /// Image options (when TARGET is an image).
+    #[command(flatten)]
+    pub image_opts: ImageArgs,
+
     /// Write to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// How to read an image (`scan image`, `sbom IMAGE`).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Image")]
+pub struct ImageArgs {
+    /// Platform to pick from a multi-platform index, as os/arch[/variant].
+    #[arg(long, default_value = "linux/amd64", value_name = "OS/ARCH")]
+    pub platform: String,
+
+    /// Allow plain HTTP to a registry on a loopback address (127.0.0.1, ::1, localhost) — never
+    /// to any other host.
+    #[arg(long)]
+    pub insecure_registry: bool,
+
+    /// Do not use or fill the per-layer analysis cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+/// `shipgate scan image`
+#[derive(Debug, Args)]
+pub struct ScanImageArgs {
+    /// OCI layout directory, OCI archive, docker-archive tar, root filesystem directory, or a
+    /// registry reference (`host[:port]/repo:tag` or `@sha256:...`).
+    pub image: String,
+
+    /// Leave out advisories that have no fixed version.
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+
+    /// OpenVEX document whose `not_affected`/`fixed` statements suppress matching findings
+    /// (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+
+    /// Image options.
+    #[command(flatten)]
+    pub image_opts: ImageArgs,
+
+    /// Database options.
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    /// Shared report options.
+    #[command(flatten)]
+    pub report: ReportArgs,
 }

@@ -115,37 +115,7 @@ pub fn scan(
         }
         return out;
     }
-    let config_dir = config
-        .path
-        .as_ref()
-        .and_then(|p| p.parent())
-        .map(Path::to_path_buf);
-    let mut vex = VexSet::default();
-    let from_config = config.file.deps.vex.iter().map(|p| {
-        config_dir
-            .as_ref()
-            .map(|d| d.join(p))
-            .unwrap_or_else(|| p.clone())
-    });
-    for path in vex_files.iter().cloned().chain(from_config) {
-        let shown = path.display().to_string();
-        match std::fs::read(&path) {
-            Ok(bytes) => match parse_vex(&shown, &bytes) {
-                Ok((doc, errs)) => {
-                    out.errors
-                        .extend(errs.iter().map(shipgate_deps::scan::scan_error));
-                    vex.push(doc);
-                }
-                Err(e) => out.errors.push(shipgate_deps::scan::scan_error(&e)),
-            },
-            Err(e) => out.errors.push(ScanError::at(
-                shown,
-                None,
-                None,
-                format!("cannot read VEX document: {e}"),
-            )),
-        }
-    }
+    let vex = load_vex(vex_files, config, &mut out.errors);
     let (database, note) = match open_db(db, config) {
         Ok(d) => d,
         Err(e) => {
@@ -166,4 +136,31 @@ pub fn scan(
         inv.lockfiles.len()
     ));
     out
+}
+
+/// Read the VEX documents given by flag and by `deps.vex` of the configuration (relative to
+/// the configuration file); problems become report errors.
+pub fn load_vex(vex_files: &[PathBuf], config: &LoadedConfig, errors: &mut Vec<ScanError>) -> VexSet {
+    let config_dir = config.path.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf);
+    let mut vex = VexSet::default();
+    let from_config = config
+        .file
+        .deps
+        .vex
+        .iter()
+        .map(|p| config_dir.as_ref().map(|d| d.join(p)).unwrap_or_else(|| p.clone()));
+    for path in vex_files.iter().cloned().chain(from_config) {
+        let shown = path.display().to_string();
+        match std::fs::read(&path) {
+            Ok(bytes) => match parse_vex(&shown, &bytes) {
+                Ok((doc, errs)) => {
+                    errors.extend(errs.iter().map(shipgate_deps::scan::scan_error));
+                    vex.push(doc);
+                }
+                Err(e) => errors.push(shipgate_deps::scan::scan_error(&e)),
+            },
+            Err(e) => errors.push(ScanError::at(shown, None, None, format!("cannot read VEX document: {e}"))),
+        }
+    }
+    vex
 }

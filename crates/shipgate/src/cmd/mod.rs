@@ -3,6 +3,7 @@
 mod db;
 mod deps;
 mod hook;
+mod image;
 mod sbom;
 mod scan_all;
 mod secrets;
@@ -14,6 +15,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Scan(ScanCommand::All(args)) => scan_all::run(args),
         Command::Scan(ScanCommand::Deps(args)) => deps::run(args),
+        Command::Scan(ScanCommand::Image(args)) => image::run(args),
         Command::Db(cmd) => db::run(cmd),
         Command::Sbom(args) => sbom::run(args),
         Command::Scan(ScanCommand::Secrets(args)) => secrets::run(args),
