@@ -13,8 +13,8 @@
 //!   package?" ([`vex`]).
 //!
 //! What it deliberately does not do:
-//! - No vulnerability matching: that is `shipgate-vulndb`; the glue that turns matches into
-//!   findings lives in the binary.
+//! - No version ordering or advisory storage: that is `shipgate-vulndb`; [`scan`] only asks the
+//!   database about each inventory package and turns the answers into report findings.
 //! - No network access and no dependency resolution: a manifest without a lockfile yields the
 //!   versions it declares (pom.xml) or nothing with a note (unpinned requirements).
 //! - No printing: problems are returned as [`DepsError`] values next to the packages that did
@@ -27,6 +27,7 @@ mod kind;
 mod model;
 pub mod parsers;
 pub mod purl;
+pub mod scan;
 mod text;
 pub mod vex;
 mod walk;

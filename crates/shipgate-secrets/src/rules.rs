@@ -1,0 +1,393 @@
+//! Rule definitions, the built-in rule set and compilation.
+
+use regex::bytes::{Regex, RegexBuilder};
+use serde::Deserialize;
+
+use crate::Error;
+
+/// The built-in rules, embedded at compile time.
+const BUILTIN_YAML: &str = include_str!("../rules/builtin.yaml");
+
+/// Key-name tail, quotes and an assignment operator, for context rules (`${ASSIGN}`).
+const ASSIGN: &str = r#"[\w.-]{0,25}?[\s'"]{0,3}(?:=|>|:{1,3}=?|\|\||=>|\?=|,)[\x60'"\s=]{0,5}"#;
+/// The end of a value (`${END}`).
+const END: &str = r#"(?:[\x60'"\s;,)\]}<]|\\[nrt]|$)"#;
+
+/// Regex compile budget: large enough for every gitleaks rule with ASCII classes.
+const REGEX_SIZE_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Severities are the shared report model's (`info`..`critical` in rule files).
+pub use shipgate_report::Severity;
+
+/// A structural check a candidate secret must pass, beyond its regex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Validator {
+    /// GitHub token: the last 6 chars are base62(crc32(random part)).
+    GithubCrc32,
+    /// npm token: same scheme as GitHub's.
+    NpmCrc32,
+    /// JWT: header and payload are base64url JSON objects, header has `alg`.
+    Jwt,
+    /// Base64 of `user:password` (Docker `auth`).
+    Base64Userpass,
+    /// Base64 of a PEM private key (kubeconfig `client-key-data`).
+    Base64Pem,
+    /// Generic assignment: key name and value shape must look like a real secret.
+    Generic,
+}
+
+/// Where an allowlist regex is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RegexTarget {
+    /// The extracted secret (default).
+    Secret,
+    /// The whole regex match.
+    Match,
+    /// The whole line(s) of the match.
+    Line,
+}
+
+/// An allowlist (gitleaks semantics): a candidate is dropped when it matches.
+#[derive(Debug, Clone)]
+pub(crate) struct Allowlist {
+    /// `AND`: every non-empty criterion must match; otherwise any one.
+    pub and: bool,
+    pub target: RegexTarget,
+    pub regexes: Vec<Regex>,
+    pub paths: Vec<Regex>,
+    /// Lowercased.
+    pub stopwords: Vec<String>,
+    pub commits: Vec<String>,
+}
+
+impl Allowlist {
+    /// Whether the allowlist drops a candidate.
+    pub(crate) fn allows(
+        &self,
+        secret: &[u8],
+        whole: &[u8],
+        line: &[u8],
+        path: &str,
+        commit: Option<&str>,
+    ) -> bool {
+        let mut checks: Vec<bool> = Vec::with_capacity(4);
+        if !self.commits.is_empty() {
+            checks.push(commit.is_some_and(|c| self.commits.iter().any(|x| x == c)));
+        }
+        if !self.paths.is_empty() {
+            checks.push(self.paths.iter().any(|r| r.is_match(path.as_bytes())));
+        }
+        if !self.regexes.is_empty() {
+            let hay = match self.target {
+                RegexTarget::Secret => secret,
+                RegexTarget::Match => whole,
+                RegexTarget::Line => line,
+            };
+            checks.push(self.regexes.iter().any(|r| r.is_match(hay)));
+        }
+        if !self.stopwords.is_empty() {
+            let lower = String::from_utf8_lossy(secret).to_ascii_lowercase();
+            checks.push(self.stopwords.iter().any(|w| lower.contains(w.as_str())));
+        }
+        if checks.is_empty() {
+            return false;
+        }
+        if self.and {
+            checks.iter().all(|c| *c)
+        } else {
+            checks.iter().any(|c| *c)
+        }
+    }
+
+    /// Whether the allowlist drops the whole file by path alone: with `OR` a path match is
+    /// enough; with `AND` only when paths are the sole criterion.
+    pub(crate) fn allows_path(&self, path: &str) -> bool {
+        let path_only =
+            self.regexes.is_empty() && self.stopwords.is_empty() && self.commits.is_empty();
+        !self.paths.is_empty()
+            && (!self.and || path_only)
+            && self.paths.iter().any(|r| r.is_match(path.as_bytes()))
+    }
+}
+
+/// One compiled detection rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Stable identifier (`github-pat`).
+    pub id: String,
+    /// One-line description, used as the finding title.
+    pub description: String,
+    /// Severity of a finding.
+    pub severity: Severity,
+    /// Keywords (any case) that must occur near a match; empty means "always run".
+    pub keywords: Vec<String>,
+    /// Minimum Shannon entropy (bits/char) of the secret.
+    pub entropy: Option<f64>,
+    /// Structural validator.
+    pub validator: Option<Validator>,
+    /// Matches may span lines (private keys): the regex runs on a 16 KiB window.
+    pub multiline: bool,
+    /// A fallback rule: it yields to a specific rule that finds the same secret.
+    pub generic: bool,
+    /// Examples that must produce a finding of this rule.
+    pub examples: Vec<String>,
+    /// Examples that must not.
+    pub negative_examples: Vec<String>,
+    pub(crate) regex: Option<Regex>,
+    pub(crate) secret_group: Option<usize>,
+    pub(crate) path: Option<Regex>,
+    pub(crate) allowlists: Vec<Allowlist>,
+    pub(crate) skip_report: bool,
+}
+
+impl Rule {
+    /// Generic rules yield to a specific rule that finds the same secret.
+    pub fn is_generic(&self) -> bool {
+        self.generic
+    }
+
+    /// The regex source as compiled (after shorthand expansion / RE2 translation).
+    pub fn pattern(&self) -> Option<&str> {
+        self.regex.as_ref().map(|r| r.as_str())
+    }
+}
+
+/// A set of compiled rules plus global allowlists.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) allowlists: Vec<Allowlist>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFileDef {
+    rules: Vec<RuleDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleDef {
+    id: String,
+    description: String,
+    severity: Severity,
+    #[serde(default)]
+    keywords: Vec<String>,
+    pattern: String,
+    #[serde(default)]
+    secret_group: Option<String>,
+    #[serde(default)]
+    entropy: Option<f64>,
+    #[serde(default)]
+    validator: Option<Validator>,
+    #[serde(default)]
+    multiline: bool,
+    #[serde(default)]
+    generic: bool,
+    #[serde(default)]
+    examples: Vec<String>,
+    #[serde(default)]
+    negative_examples: Vec<String>,
+}
+
+/// Compile a rule regex the way every rule is compiled: bytes, ASCII classes, large size limit.
+/// Falls back to Unicode mode for patterns that need it (`\p{..}`).
+pub(crate) fn compile_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    match RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+    {
+        Ok(r) => Ok(r),
+        Err(first) => RegexBuilder::new(pattern)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map_err(|_| first),
+    }
+}
+
+/// Resolve which capture group holds the secret: an explicit group, else a group named
+/// `secret`, else the first group, else the whole match (`None`).
+pub(crate) fn resolve_secret_group(re: &Regex, explicit: Option<usize>) -> Option<usize> {
+    if let Some(g) = explicit {
+        return (g > 0 && g < re.captures_len()).then_some(g);
+    }
+    if let Some(i) = re.capture_names().position(|n| n == Some("secret")) {
+        return Some(i);
+    }
+    (re.captures_len() > 1).then_some(1)
+}
+
+/// Expand `${ASSIGN}` and `${END}` shorthands.
+fn expand_shorthands(pattern: &str) -> String {
+    pattern.replace("${ASSIGN}", ASSIGN).replace("${END}", END)
+}
+
+impl RuleSet {
+    /// The built-in rule set (embedded YAML).
+    pub fn builtin() -> RuleSet {
+        RuleSet::from_yaml_str("builtin.yaml", BUILTIN_YAML)
+            .expect("the embedded builtin.yaml is checked by the test suite and always loads")
+    }
+
+    /// Load rules in shipgate's YAML format (the format of `rules/builtin.yaml`).
+    pub fn from_yaml_str(file: &str, text: &str) -> Result<RuleSet, Error> {
+        let def: RuleFileDef = serde_saphyr::from_str(text).map_err(|e| {
+            let (line, column) = yaml_error_location(&e);
+            Error::RuleFileSyntax {
+                file: file.to_owned(),
+                line,
+                column,
+                message: e.to_string(),
+            }
+        })?;
+        let mut rules = Vec::with_capacity(def.rules.len());
+        let mut problems = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for d in def.rules {
+            if !seen.insert(d.id.clone()) {
+                problems.push(format!("rule {}: duplicate id", d.id));
+                continue;
+            }
+            let pattern = expand_shorthands(&d.pattern);
+            let regex = match compile_regex(&pattern) {
+                Ok(r) => r,
+                Err(e) => {
+                    problems.push(format!("rule {}: invalid pattern: {e}", d.id));
+                    continue;
+                }
+            };
+            let explicit = match d.secret_group.as_deref() {
+                None => None,
+                Some(g) => match g.parse::<usize>() {
+                    Ok(n) => Some(n),
+                    Err(_) => match regex.capture_names().position(|n| n == Some(g)) {
+                        Some(i) => Some(i),
+                        None => {
+                            problems.push(format!("rule {}: no capture group {g:?}", d.id));
+                            continue;
+                        }
+                    },
+                },
+            };
+            let secret_group = resolve_secret_group(&regex, explicit);
+            let generic = d.generic || d.id.starts_with("generic");
+            rules.push(Rule {
+                id: d.id,
+                description: d.description,
+                severity: d.severity,
+                keywords: d.keywords,
+                entropy: d.entropy,
+                validator: d.validator,
+                multiline: d.multiline,
+                generic,
+                examples: d.examples,
+                negative_examples: d.negative_examples,
+                regex: Some(regex),
+                secret_group,
+                path: None,
+                allowlists: Vec::new(),
+                skip_report: false,
+            });
+        }
+        if !problems.is_empty() {
+            return Err(Error::InvalidRules {
+                file: file.to_owned(),
+                problems,
+            });
+        }
+        Ok(RuleSet {
+            rules,
+            allowlists: Vec::new(),
+        })
+    }
+
+    /// Load a shipgate YAML rule file from disk.
+    pub fn from_yaml_file(path: &std::path::Path) -> Result<RuleSet, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        RuleSet::from_yaml_str(&path.display().to_string(), &text)
+    }
+
+    /// Add every rule of `other` (a rule with an id already present replaces it) and its
+    /// global allowlists.
+    pub fn extend(&mut self, other: RuleSet) {
+        for r in other.rules {
+            if let Some(existing) = self.rules.iter_mut().find(|x| x.id == r.id) {
+                *existing = r;
+            } else {
+                self.rules.push(r);
+            }
+        }
+        self.allowlists.extend(other.allowlists);
+    }
+
+    /// Drop the rules with these ids.
+    pub fn disable(&mut self, ids: &[String]) {
+        self.rules.retain(|r| !ids.iter().any(|i| i == &r.id));
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+/// Line and column of a serde-saphyr error, 0 when unknown.
+pub(crate) fn yaml_error_location(e: &serde_saphyr::Error) -> (u32, u32) {
+    e.location().map_or((0, 0), |l| {
+        (
+            u32::try_from(l.line()).unwrap_or(0),
+            u32::try_from(l.column()).unwrap_or(0),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_loads_at_least_120_rules() {
+        let rs = RuleSet::builtin();
+        assert!(rs.len() >= 120, "only {} rules", rs.len());
+        for r in rs.rules() {
+            assert!(!r.examples.is_empty(), "rule {} has no example", r.id);
+            assert!(
+                !r.negative_examples.is_empty(),
+                "rule {} has no negative example",
+                r.id
+            );
+            assert!(!r.keywords.is_empty(), "rule {} has no keyword", r.id);
+        }
+    }
+
+    #[test]
+    fn bad_yaml_names_file_and_line() {
+        let err = RuleSet::from_yaml_str("x.yaml", "rules:\n  - id: a\n    bogus: [\n")
+            .expect_err("must fail");
+        let msg = err.to_string();
+        assert!(msg.starts_with("x.yaml:"), "{msg}");
+    }
+
+    #[test]
+    fn bad_regex_is_reported_per_rule() {
+        let y = "rules:\n  - id: a\n    description: d\n    severity: high\n    pattern: '(('\n    keywords: [x]\n  - id: b\n    description: d\n    severity: low\n    pattern: '[z'\n    keywords: [x]\n";
+        match RuleSet::from_yaml_str("x.yaml", y) {
+            Err(Error::InvalidRules { problems, .. }) => assert_eq!(problems.len(), 2),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
