@@ -136,6 +136,7 @@ fn every_fixture_parses() {
                     problems.push(format!("{rel}: deliberately broken but no error reported"));
                 }
                 for e in &lock.errors {
+                    println!("  expected error: {e}");
                     if !e.to_string().contains(&rel) && !e.path().ends_with(".txt") {
                         problems.push(format!("{rel}: error does not name the file: {e}"));
                     }

@@ -62,22 +62,10 @@ pub(crate) fn parse(path: &str, data: &[u8]) -> Lockfile {
     let Some(text) = super::text(&mut b, data) else {
         return b.finish();
     };
-    let Some(value) = super::json::<serde_json::Value>(&mut b, text) else {
+    // Typed in one pass (no intermediate `Value`): a top level that is not an object, such
+    // as `null`, is a JSON error at its position like any other.
+    let Some(lock) = super::json::<NpmLock>(&mut b, text) else {
         return b.finish();
-    };
-    if !value.is_object() {
-        b.error(
-            Some(1),
-            "expected a JSON object with \"packages\" or \"dependencies\"; is this really a package-lock.json?",
-        );
-        return b.finish();
-    }
-    let lock: NpmLock = match serde_json::from_value(value) {
-        Ok(l) => l,
-        Err(e) => {
-            b.error(None, format!("unexpected package-lock.json structure: {e}"));
-            return b.finish();
-        }
     };
     if let Some(v) = &lock.lockfile_version
         && !v.is_u64()
