@@ -19,7 +19,7 @@ pub(crate) static RULE: Rule = Rule {
         }],
         disallowed: &[Example {
             yaml: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      initContainers:\n      - name: init\n        image: busybox:1\n        securityContext:\n          privileged: true\n      containers:\n      - name: app\n        image: nginx:1.25\n        securityContext: {privileged: true}\n",
-            hits: &["privileged: true", "{privileged: true}"],
+            hits: &["          privileged: true", "{privileged: true}"],
         }],
     },
     check,

@@ -26,6 +26,8 @@ fn run(rule: &Rule, ex: &Example) -> Vec<(u32, String, String)> {
             out.push((pos.line, text, h.message));
         }
     }
+    // Expected hits are listed in source order.
+    out.sort_by_key(|(line, _, _)| *line);
     out
 }
 
