@@ -3,6 +3,7 @@
 
 pub mod cel;
 pub mod matching;
+pub mod normalize;
 pub mod rego;
 
 use crate::object::{K8sObject, split_api_version};

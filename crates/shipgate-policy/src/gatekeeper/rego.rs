@@ -115,12 +115,18 @@ impl RegoProgram {
     /// mostly use) and then v1; compile errors (syntax, unknown functions, missing `violation`
     /// rule) are reported here, not at evaluation.
     pub fn compile(rego: &str, libs: &[String], name: &str) -> Result<RegoProgram, String> {
-        // Syntax decides the dialect: v0 first (most templates), then v1.
-        let (mut engine, package) = match build(rego, libs, name, true) {
+        // Syntax decides the dialect: v0 first (most templates), then v0 as OPA reads it
+        // (see `normalize`), then v1.
+        let normalized = super::normalize::normalize_v0(rego);
+        let normalized_libs: Vec<String> = libs.iter().map(|l| super::normalize::normalize_v0(l)).collect();
+        let (mut engine, package) = match build(&normalized, &normalized_libs, name, true) {
             Ok(x) => x,
-            Err(v0_err) => build(rego, libs, name, false).map_err(|v1_err| {
-                format!("Rego does not parse as v0 ({v0_err:#}) nor as v1 ({v1_err:#})")
-            })?,
+            Err(_) => match build(rego, libs, name, true) {
+                Ok(x) => x,
+                Err(v0_err) => build(rego, libs, name, false).map_err(|v1_err| {
+                    format!("Rego does not parse as v0 ({v0_err:#}) nor as v1 ({v1_err:#})")
+                })?,
+            },
         };
         let rule = format!("{package}.violation");
         // A first evaluation prepares the engine (rule analysis, function resolution), so
