@@ -5,6 +5,8 @@
 //!   body; regorus rejects the chained form for partial set rules);
 //! * a body line starting with `(` after a complete expression gets a `;` on the previous line
 //!   (OPA never continues a call across a newline; regorus reads `x\n(y)` as a call `x(y)`);
+//! * `sprintf` with fewer arguments than verbs gets the text Go's `fmt` prints for a missing
+//!   argument (`%!v(MISSING)`) as extra arguments (OPA formats with Go, regorus fails instead);
 //! * `not f(a.b)` hoists reference arguments out of the negation (`h := a.b` then `not f(h)`),
 //!   which is how OPA evaluates them: an undefined argument makes the body fail rather than the
 //!   negation succeed.
@@ -27,6 +29,8 @@ pub fn normalize_v0(src: &str) -> String {
             out.push(';');
             out.push_str(&tail);
         }
+        let padded = pad_sprintf_args(line);
+        let line = padded.as_deref().unwrap_or(line);
         if let Some(rewritten) = hoist_not_args(line, &mut counter) {
             out.push_str(&rewritten);
         } else {
@@ -38,6 +42,84 @@ pub fn normalize_v0(src: &str) -> String {
         }
     }
     out
+}
+
+/// Verbs of a Go format string, in order (`%%` excluded).
+fn format_verbs(fmt: &str) -> Vec<char> {
+    let mut verbs = Vec::new();
+    let mut chars = fmt.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            continue;
+        }
+        for n in chars.by_ref() {
+            if n == '%' {
+                break;
+            }
+            if n.is_ascii_alphabetic() {
+                verbs.push(n);
+                break;
+            }
+        }
+    }
+    verbs
+}
+
+/// `sprintf("..%v..%v", [a])` → `sprintf("..%v..%v", [a, "%!v(MISSING)"])`.
+fn pad_sprintf_args(line: &str) -> Option<String> {
+    let start = line.find("sprintf(\"")?;
+    let fmt_start = start + "sprintf(\"".len();
+    let rest = &line[fmt_start..];
+    let mut end = None;
+    let mut prev = '\0';
+    for (i, c) in rest.char_indices() {
+        if c == '"' && prev != '\\' {
+            end = Some(i);
+            break;
+        }
+        prev = c;
+    }
+    let end = end?;
+    let fmt = &rest[..end];
+    let after = &rest[end + 1..];
+    let open = after.find('[')?;
+    if !after[..open].trim().trim_start_matches(',').trim().is_empty() {
+        return None;
+    }
+    // Find the matching `]`.
+    let mut depth = 0i32;
+    let mut in_str = false;
+    let mut prev = '\0';
+    let mut close = None;
+    for (i, c) in after[open..].char_indices() {
+        match c {
+            '"' if prev != '\\' => in_str = !in_str,
+            '[' | '(' | '{' if !in_str => depth += 1,
+            ']' | ')' | '}' if !in_str => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(open + i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+        prev = c;
+    }
+    let close = close?;
+    let inner = &after[open + 1..close];
+    let args = if inner.trim().is_empty() { Vec::new() } else { split_top_level(inner)? };
+    let verbs = format_verbs(fmt);
+    if verbs.len() <= args.len() {
+        return None;
+    }
+    let mut padded: Vec<String> = args.iter().map(|a| a.trim().to_string()).collect();
+    for v in &verbs[args.len()..] {
+        padded.push(format!("\"%!{v}(MISSING)\""));
+    }
+    let abs_open = fmt_start + end + 1 + open;
+    let abs_close = fmt_start + end + 1 + close;
+    Some(format!("{}[{}]{}", &line[..abs_open], padded.join(", "), &line[abs_close + 1..]))
 }
 
 fn strip_comment(line: &str) -> &str {
@@ -254,6 +336,13 @@ mod tests {
         let src = "package x\nr {\n  input.a\n  (input.b - 1) >= 2\n}\n";
         let out = normalize_v0(src);
         assert!(out.contains("input.a;\n  (input.b"), "{out}");
+    }
+
+    #[test]
+    fn sprintf_missing_arguments_are_padded() {
+        let src = "package x\nr := m {\n  m := sprintf(\"%v <%v> %d%%\", [a, b])\n}\n";
+        let out = normalize_v0(src);
+        assert!(out.contains("sprintf(\"%v <%v> %d%%\", [a, b, \"%!d(MISSING)\"])"), "{out}");
     }
 
     #[test]
