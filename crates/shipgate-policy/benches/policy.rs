@@ -75,7 +75,11 @@ fn benches(c: &mut Criterion) {
     });
 
     let mut builtin = PolicySet::new();
-    builtin.set_builtin(PolicySettings::default().resolve().expect("default settings"));
+    builtin.set_builtin(
+        PolicySettings::default()
+            .resolve()
+            .expect("default settings"),
+    );
     g.bench_function("builtin_recommended_2000_objects", |b| {
         b.iter(|| black_box(builtin.scan(black_box(&loaded.objects)).findings.len()))
     });

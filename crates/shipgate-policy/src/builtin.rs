@@ -150,9 +150,18 @@ mod tests {
         assert_eq!(
             e,
             vec![
-                Exemption { rule_id: "k8s-a".into(), reason: "reason one".into() },
-                Exemption { rule_id: "k8s-b".into(), reason: String::new() },
-                Exemption { rule_id: "K8sX/y".into(), reason: "the  why".into() },
+                Exemption {
+                    rule_id: "k8s-a".into(),
+                    reason: "reason one".into()
+                },
+                Exemption {
+                    rule_id: "k8s-b".into(),
+                    reason: String::new()
+                },
+                Exemption {
+                    rule_id: "K8sX/y".into(),
+                    reason: "the  why".into()
+                },
             ]
         );
         assert!(rule_matches("K8sX", "K8sX/y"));

@@ -175,6 +175,8 @@ pub fn load_str(text: &str, path: &str) -> Loaded {
     for doc in docs {
         add_object(doc.value, doc.pos, path, doc.index, &mut out);
     }
+    // Report in source order.
+    out.errors.sort_by_key(|e| e.line());
     out
 }
 
@@ -253,6 +255,11 @@ mod tests {
         assert_eq!(loaded.objects[0].line(), 4);
         assert_eq!(loaded.objects[1].object_ref(), "v1 Service x/b");
         let lines: Vec<_> = loaded.errors.iter().map(|e| e.line()).collect();
-        assert_eq!(lines, vec![Some(11), Some(13), Some(15)], "{:?}", loaded.errors);
+        assert_eq!(
+            lines,
+            vec![Some(11), Some(13), Some(15)],
+            "{:?}",
+            loaded.errors
+        );
     }
 }

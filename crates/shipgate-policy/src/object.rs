@@ -30,7 +30,10 @@ impl K8sObject {
 
     /// `apiVersion` (empty if absent).
     pub fn api_version(&self) -> &str {
-        self.value.get("apiVersion").and_then(Value::as_str).unwrap_or("")
+        self.value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     /// `kind` (empty if absent).
@@ -77,7 +80,13 @@ impl K8sObject {
     /// namespace.
     pub fn object_ref(&self) -> String {
         match self.namespace() {
-            Some(ns) => format!("{} {} {}/{}", self.api_version(), self.kind(), ns, self.name()),
+            Some(ns) => format!(
+                "{} {} {}/{}",
+                self.api_version(),
+                self.kind(),
+                ns,
+                self.name()
+            ),
             None => format!("{} {} {}", self.api_version(), self.kind(), self.name()),
         }
     }

@@ -8,7 +8,11 @@ use serde_json::Value;
 fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
     Some(match kind {
         "Pod" => &["spec"],
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController"
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "ReplicationController"
         | "Job" => &["spec", "template", "spec"],
         "CronJob" => &["spec", "jobTemplate", "spec", "template", "spec"],
         "PodTemplate" => &["template", "spec"],
@@ -20,7 +24,11 @@ fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
 fn pod_meta_path(kind: &str) -> Option<&'static [&'static str]> {
     Some(match kind {
         "Pod" => &["metadata"],
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController"
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "ReplicationController"
         | "Job" => &["spec", "template", "metadata"],
         "CronJob" => &["spec", "jobTemplate", "spec", "template", "metadata"],
         "PodTemplate" => &["template", "metadata"],
@@ -98,7 +106,10 @@ impl<'a> Container<'a> {
 
     /// `image` (empty if absent).
     pub fn image(&self) -> &'a str {
-        self.value.get("image").and_then(Value::as_str).unwrap_or("")
+        self.value
+            .get("image")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     /// `"container \"web\""` for messages.
@@ -193,7 +204,11 @@ impl<'a> PodSpec<'a> {
 
     /// Path (within the object) of a field of a container.
     pub fn container_field(&self, c: &Container<'_>, rest: &[&str]) -> Vec<Seg> {
-        let mut p: Vec<Seg> = self.path.iter().map(|k| Seg::Key((*k).to_string())).collect();
+        let mut p: Vec<Seg> = self
+            .path
+            .iter()
+            .map(|k| Seg::Key((*k).to_string()))
+            .collect();
         p.push(Seg::Key(c.list.field().to_string()));
         p.push(Seg::Index(c.index));
         p.extend(rest.iter().map(|k| Seg::Key((*k).to_string())));

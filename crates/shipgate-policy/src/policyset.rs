@@ -50,7 +50,10 @@ pub struct PolicySet {
 impl std::fmt::Debug for PolicySet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PolicySet")
-            .field("builtin_rules", &self.builtin.as_ref().map_or(0, |b| b.rules.len()))
+            .field(
+                "builtin_rules",
+                &self.builtin.as_ref().map_or(0, |b| b.rules.len()),
+            )
             .field("templates", &self.templates.len())
             .field("constraints", &self.constraints.len())
             .finish()
@@ -105,8 +108,7 @@ impl PolicySet {
     /// Add templates and constraints from already loaded objects; returns the errors.
     pub fn add_objects(&mut self, loaded: Loaded) -> Vec<PolicyError> {
         let mut errors = loaded.errors;
-        let (templates, rest): (Vec<_>, Vec<_>) =
-            loaded.objects.into_iter().partition(is_template);
+        let (templates, rest): (Vec<_>, Vec<_>) = loaded.objects.into_iter().partition(is_template);
         for t in &templates {
             if let Err(e) = self.add_template(t) {
                 errors.push(e);
@@ -209,10 +211,15 @@ impl PolicySet {
         let mut out = Vec::new();
         let mut review_rego: Option<regorus::Value> = None;
         for (ci, c) in self.constraints.iter().enumerate() {
-            if !c.matcher.matches(review, &|ns| inventory.namespace_labels(ns)) {
+            if !c
+                .matcher
+                .matches(review, &|ns| inventory.namespace_labels(ns))
+            {
                 continue;
             }
-            let Some(&ti) = self.by_kind.get(&c.kind) else { continue };
+            let Some(&ti) = self.by_kind.get(&c.kind) else {
+                continue;
+            };
             let t = &self.templates[ti];
             let eval_err = |message: String| PolicyError::Eval {
                 template: t.name.clone(),
@@ -224,7 +231,9 @@ impl PolicySet {
                     if slot.is_none() {
                         *slot = Some(p.engine_with_data(data).map_err(eval_err)?);
                     }
-                    let Some(engine) = slot.as_mut() else { continue };
+                    let Some(engine) = slot.as_mut() else {
+                        continue;
+                    };
                     let rv = review_rego
                         .get_or_insert_with(|| regorus::Value::from(review.clone()))
                         .clone();
@@ -237,7 +246,11 @@ impl PolicySet {
                         );
                     }
                     for v in p.eval(engine, input).map_err(eval_err)? {
-                        let msg = v.get("msg").and_then(Value::as_str).unwrap_or("").to_string();
+                        let msg = v
+                            .get("msg")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string();
                         let details = v.get("details").cloned().unwrap_or(Value::Null);
                         out.push((ci, msg, details));
                     }
@@ -259,8 +272,14 @@ impl PolicySet {
         let review = review_from_request(request).map_err(PolicyError::Request)?;
         let mut out = Vec::new();
         if let Some(rules) = &self.builtin {
-            let op = review.get("operation").and_then(Value::as_str).unwrap_or("");
-            if let Some(obj) = review.get("object").filter(|o| o.is_object() && op != "DELETE") {
+            let op = review
+                .get("operation")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if let Some(obj) = review
+                .get("object")
+                .filter(|o| o.is_object() && op != "DELETE")
+            {
                 let k = K8sObject::from_value(obj.clone(), "request");
                 let mut findings = Vec::new();
                 check_object(rules, &k, &mut findings);

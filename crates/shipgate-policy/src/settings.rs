@@ -176,7 +176,10 @@ mod tests {
             .find(|(r, _)| r.meta.id == "k8s-privileged-container")
             .expect("enabled");
         assert_eq!(*sev, Severity::Critical);
-        assert_eq!(r.other_severity.get("K8sRequiredLabels/x"), Some(&Severity::Low));
+        assert_eq!(
+            r.other_severity.get("K8sRequiredLabels/x"),
+            Some(&Severity::Low)
+        );
         let bad = PolicySettings {
             enable: vec!["k8s-nope".into()],
             ..Default::default()

@@ -86,9 +86,8 @@ pub fn find_suites(path: &Path) -> (Vec<PathBuf>, Vec<PolicyError>) {
     let suites = files
         .into_iter()
         .filter(|f| {
-            read_file(f).is_ok_and(|t| {
-                t.contains("kind: Suite") && t.contains("test.gatekeeper.sh")
-            })
+            read_file(f)
+                .is_ok_and(|t| t.contains("kind: Suite") && t.contains("test.gatekeeper.sh"))
         })
         .collect();
     (suites, errors)
@@ -119,7 +118,9 @@ fn parse_violations(v: Option<&Value>) -> Result<Expect, String> {
             .as_u64()
             .map(|n| Expect::Exactly(n as usize))
             .ok_or_else(|| format!("violations must be a non-negative count, not {n}")),
-        Some(other) => Err(format!("violations must be yes, no or a number, not {other}")),
+        Some(other) => Err(format!(
+            "violations must be yes, no or a number, not {other}"
+        )),
     }
 }
 
@@ -135,7 +136,13 @@ fn read_docs(base: &Path, rel: &str) -> Result<Vec<Value>, String> {
     let text = read_file(&p).map_err(|e| e.to_string())?;
     let (docs, errors) = parse_stream(&text);
     if let Some(e) = errors.first() {
-        return Err(format!("{}:{}:{}: {}", p.display(), e.line, e.column, e.message));
+        return Err(format!(
+            "{}:{}:{}: {}",
+            p.display(),
+            e.line,
+            e.column,
+            e.message
+        ));
     }
     Ok(docs.into_iter().map(|d| d.value).collect())
 }
@@ -154,11 +161,20 @@ fn verify_suite(suite: &Path, report: &mut VerifyReport) {
         report.fail(suite, "", "", format!("line {}: {}", e.line, e.message));
         return;
     }
-    let Some(doc) = docs.0.into_iter().find(|d| d.value.get("kind").and_then(Value::as_str) == Some("Suite")) else {
+    let Some(doc) = docs
+        .0
+        .into_iter()
+        .find(|d| d.value.get("kind").and_then(Value::as_str) == Some("Suite"))
+    else {
         report.fail(suite, "", "", "no `kind: Suite` document".into());
         return;
     };
-    let tests = doc.value.get("tests").and_then(Value::as_array).cloned().unwrap_or_default();
+    let tests = doc
+        .value
+        .get("tests")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     for test in &tests {
         if test.get("skip").and_then(Value::as_bool) == Some(true) {
             continue;
@@ -203,7 +219,8 @@ fn run_test(suite: &Path, base: &Path, test: &Value, report: &mut VerifyReport) 
             .pointer("/spec/targets/0/code")
             .and_then(Value::as_array)
             .is_some_and(|code| {
-                code.iter().all(|c| c.get("engine").and_then(Value::as_str) == Some("K8sNativeValidation"))
+                code.iter()
+                    .all(|c| c.get("engine").and_then(Value::as_str) == Some("K8sNativeValidation"))
             })
             && o.value.pointer("/spec/targets/0/rego").is_none()
     });
@@ -212,7 +229,11 @@ fn run_test(suite: &Path, base: &Path, test: &Value, report: &mut VerifyReport) 
         return fail_all(report, e.to_string(), cel_only);
     }
     if set.templates().is_empty() {
-        return fail_all(report, format!("{} has no ConstraintTemplate", tfile.display()), false);
+        return fail_all(
+            report,
+            format!("{} has no ConstraintTemplate", tfile.display()),
+            false,
+        );
     }
     let is_cel = set
         .templates()
@@ -229,7 +250,11 @@ fn run_test(suite: &Path, base: &Path, test: &Value, report: &mut VerifyReport) 
             return fail_all(report, e.to_string(), false);
         }
         if set.constraints().is_empty() {
-            return fail_all(report, format!("{} has no constraint", cfile.display()), false);
+            return fail_all(
+                report,
+                format!("{} has no constraint", cfile.display()),
+                false,
+            );
         }
     } else {
         return fail_all(report, "test has no constraint".into(), false);
@@ -260,7 +285,12 @@ fn run_case(
     let object = match docs.as_slice() {
         [one] => one,
         [] => return Err(format!("{opath} has no object")),
-        _ => return Err(format!("{opath} has {} documents; a case needs exactly one", docs.len())),
+        _ => {
+            return Err(format!(
+                "{opath} has {} documents; a case needs exactly one",
+                docs.len()
+            ));
+        }
     };
     let inv_paths: Vec<String> = case
         .get("inventory")
@@ -280,7 +310,9 @@ fn run_case(
         inventories.insert(inv_paths.clone(), inv);
     }
     let inventory = &inventories[&inv_paths];
-    let violations = set.review_value(object, inventory).map_err(|e| e.to_string())?;
+    let violations = set
+        .review_value(object, inventory)
+        .map_err(|e| e.to_string())?;
     let assertions: Vec<Value> = case
         .get("assertions")
         .and_then(Value::as_array)

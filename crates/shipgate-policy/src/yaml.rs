@@ -269,7 +269,8 @@ impl Builder {
     fn push_node(&mut self, value: Value, tree: PosTree, anchor: usize) -> Result<(), YamlError> {
         if anchor != 0 {
             let size = tree.count();
-            self.anchors.insert(anchor, (value.clone(), tree.clone(), size));
+            self.anchors
+                .insert(anchor, (value.clone(), tree.clone(), size));
         }
         let pos = tree.pos();
         match self.stack.last_mut() {
@@ -345,7 +346,10 @@ impl Builder {
             };
             for (v, t) in sources {
                 let (Value::Object(m), PosTree::Map(_, tents)) = (v, t) else {
-                    return Err(err_at(pos, "a merge key (<<) needs a mapping or a list of mappings"));
+                    return Err(err_at(
+                        pos,
+                        "a merge key (<<) needs a mapping or a list of mappings",
+                    ));
                 };
                 for ((k, v), (_, kp, kt)) in m.into_iter().zip(tents) {
                     if !map.contains_key(&k) {
@@ -412,7 +416,10 @@ fn parse_chunk(chunk: &str) -> Result<Vec<(Value, PosTree)>, YamlError> {
             Event::SequenceStart(_, anchor, _) => {
                 b.nodes += 1;
                 if b.stack.len() >= MAX_DEPTH {
-                    return Err(err_at(pos, format!("nesting deeper than {MAX_DEPTH} levels")));
+                    return Err(err_at(
+                        pos,
+                        format!("nesting deeper than {MAX_DEPTH} levels"),
+                    ));
                 }
                 b.stack.push(Frame::Seq {
                     pos,
@@ -424,7 +431,10 @@ fn parse_chunk(chunk: &str) -> Result<Vec<(Value, PosTree)>, YamlError> {
             Event::MappingStart(_, anchor, _) => {
                 b.nodes += 1;
                 if b.stack.len() >= MAX_DEPTH {
-                    return Err(err_at(pos, format!("nesting deeper than {MAX_DEPTH} levels")));
+                    return Err(err_at(
+                        pos,
+                        format!("nesting deeper than {MAX_DEPTH} levels"),
+                    ));
                 }
                 b.stack.push(Frame::Map {
                     pos,
@@ -479,7 +489,9 @@ fn repos(value: &Value, pos: Pos) -> PosTree {
         Value::Array(items) => PosTree::Seq(pos, items.iter().map(|v| repos(v, pos)).collect()),
         Value::Object(m) => PosTree::Map(
             pos,
-            m.iter().map(|(k, v)| (k.clone(), pos, repos(v, pos))).collect(),
+            m.iter()
+                .map(|(k, v)| (k.clone(), pos, repos(v, pos)))
+                .collect(),
         ),
         _ => PosTree::Scalar(pos),
     }
@@ -496,7 +508,8 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Result<V
                 .ok_or_else(|| format!("`{text}` is not a boolean (tagged !!bool)"));
         }
         Some("int") => {
-            return resolve_int(text).ok_or_else(|| format!("`{text}` is not an integer (tagged !!int)"));
+            return resolve_int(text)
+                .ok_or_else(|| format!("`{text}` is not an integer (tagged !!int)"));
         }
         Some("float") => {
             return resolve_int(text)
@@ -660,7 +673,10 @@ mod tests {
     fn keys_become_strings_and_tags_apply() {
         // go-yaml v2 reads `y`/`n` keys as booleans too, so Kubernetes stores them as "true"/"false".
         let v = one("on: 1\n3: x\nv: !!str 017\nw: !!int \"12\"\nn: 0\n");
-        assert_eq!(v, json!({"true": 1, "3": "x", "v": "017", "w": 12, "false": 0}));
+        assert_eq!(
+            v,
+            json!({"true": 1, "3": "x", "v": "017", "w": 12, "false": 0})
+        );
     }
 
     #[test]
@@ -671,10 +687,17 @@ mod tests {
         assert_eq!(docs.len(), 2);
         let pod = &docs[1];
         assert_eq!(pod.index, 2);
-        let p = pod.pos.locate(&["spec".into(), "containers".into(), 0.into(), "image".into()]);
+        let p = pod
+            .pos
+            .locate(&["spec".into(), "containers".into(), 0.into(), "image".into()]);
         assert_eq!(p, Pos { line: 9, column: 5 });
         // A missing field falls back to its deepest existing ancestor.
-        let p = pod.pos.locate(&["spec".into(), "containers".into(), 0.into(), "resources".into()]);
+        let p = pod.pos.locate(&[
+            "spec".into(),
+            "containers".into(),
+            0.into(),
+            "resources".into(),
+        ]);
         assert_eq!(p.line, 8);
     }
 

@@ -25,7 +25,10 @@ fn gatekeeper_library_suites() {
     let (report, errors) = shipgate_policy::verify(&lib);
     assert!(errors.is_empty(), "errors: {errors:?}");
     for f in &report.failures {
-        eprintln!("{}: {} / {}: {}: {}", f.suite, f.test, f.case, f.status, f.message);
+        eprintln!(
+            "{}: {} / {}: {}: {}",
+            f.suite, f.test, f.case, f.status, f.message
+        );
     }
     eprintln!(
         "suites {} tests {} cases {} passed {} failed {} unsupported {}",

@@ -62,20 +62,47 @@ impl CelProgram {
     /// Compile a `K8sNativeValidation` source (`variables`, `matchConditions`, `validations`).
     pub fn compile(source: &Value) -> Result<CelProgram, String> {
         let mut variables = Vec::new();
-        for v in source.get("variables").and_then(Value::as_array).into_iter().flatten() {
-            let name = v.get("name").and_then(Value::as_str).ok_or("variables[].name missing")?;
-            let expr = v.get("expression").and_then(Value::as_str).ok_or("variables[].expression missing")?;
+        for v in source
+            .get("variables")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = v
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or("variables[].name missing")?;
+            let expr = v
+                .get("expression")
+                .and_then(Value::as_str)
+                .ok_or("variables[].expression missing")?;
             variables.push(compile(name, expr)?);
         }
         let mut match_conditions = Vec::new();
-        for v in source.get("matchConditions").and_then(Value::as_array).into_iter().flatten() {
+        for v in source
+            .get("matchConditions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let name = v.get("name").and_then(Value::as_str).unwrap_or("");
-            let expr = v.get("expression").and_then(Value::as_str).ok_or("matchConditions[].expression missing")?;
+            let expr = v
+                .get("expression")
+                .and_then(Value::as_str)
+                .ok_or("matchConditions[].expression missing")?;
             match_conditions.push(compile(name, expr)?);
         }
         let mut validations = Vec::new();
-        for v in source.get("validations").and_then(Value::as_array).into_iter().flatten() {
-            let expr = v.get("expression").and_then(Value::as_str).ok_or("validations[].expression missing")?;
+        for v in source
+            .get("validations")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let expr = v
+                .get("expression")
+                .and_then(Value::as_str)
+                .ok_or("validations[].expression missing")?;
             let message_expr = match v.get("messageExpression").and_then(Value::as_str) {
                 Some(m) => Some(compile("messageExpression", m)?),
                 None => None,
@@ -103,8 +130,15 @@ impl CelProgram {
     pub fn eval(&self, review: &Value, parameters: &Value) -> Result<Vec<String>, String> {
         let object = review.get("object").cloned().unwrap_or(Value::Null);
         let old = review.get("oldObject").cloned().unwrap_or(Value::Null);
-        let operation = review.get("operation").and_then(Value::as_str).unwrap_or("");
-        let any_object = if operation == "DELETE" || object.is_null() { old.clone() } else { object.clone() };
+        let operation = review
+            .get("operation")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let any_object = if operation == "DELETE" || object.is_null() {
+            old.clone()
+        } else {
+            object.clone()
+        };
         let request = serde_json::json!({
             "operation": operation,
             "name": review.get("name").cloned().unwrap_or(Value::String(String::new())),
@@ -138,7 +172,12 @@ impl CelProgram {
             match m.program.execute(&ctx) {
                 Ok(CelValue::Bool(true)) => {}
                 Ok(CelValue::Bool(false)) => return Ok(Vec::new()),
-                Ok(other) => return Err(format!("matchCondition {} returned {other:?}, not a bool", m.name)),
+                Ok(other) => {
+                    return Err(format!(
+                        "matchCondition {} returned {other:?}, not a bool",
+                        m.name
+                    ));
+                }
                 Err(e) => return Err(format!("matchCondition {}: {e}", m.name)),
             }
         }
@@ -159,7 +198,10 @@ impl CelProgram {
                     out.push(msg);
                 }
                 Ok(other) => {
-                    return Err(format!("validation `{}` returned {other:?}, not a bool", v.expr.source.trim()));
+                    return Err(format!(
+                        "validation `{}` returned {other:?}, not a bool",
+                        v.expr.source.trim()
+                    ));
                 }
                 Err(e) => return Err(format!("validation `{}`: {e}", v.expr.source.trim())),
             }

@@ -24,17 +24,29 @@ impl Selector {
         if let Some(me) = v.get("matchExpressions") {
             let list = me.as_array().ok_or("matchExpressions must be a list")?;
             for e in list {
-                let key = e.get("key").and_then(Value::as_str).ok_or("matchExpressions[].key missing")?;
-                let op = e.get("operator").and_then(Value::as_str).ok_or("matchExpressions[].operator missing")?;
+                let key = e
+                    .get("key")
+                    .and_then(Value::as_str)
+                    .ok_or("matchExpressions[].key missing")?;
+                let op = e
+                    .get("operator")
+                    .and_then(Value::as_str)
+                    .ok_or("matchExpressions[].operator missing")?;
                 if !matches!(op, "In" | "NotIn" | "Exists" | "DoesNotExist") {
                     return Err(format!("unknown matchExpressions operator {op}"));
                 }
                 let values = e
                     .get("values")
                     .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
                     .unwrap_or_default();
-                s.expressions.push((key.to_string(), op.to_string(), values));
+                s.expressions
+                    .push((key.to_string(), op.to_string(), values));
             }
         }
         Ok(s)
@@ -43,13 +55,18 @@ impl Selector {
     /// Does a label set match?
     pub fn matches(&self, labels: Option<&Map<String, Value>>) -> bool {
         let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
-        self.match_labels.iter().all(|(k, v)| get(k) == Some(v.as_str()))
-            && self.expressions.iter().all(|(k, op, values)| match op.as_str() {
-                "In" => get(k).is_some_and(|v| values.iter().any(|x| x == v)),
-                "NotIn" => get(k).is_none_or(|v| !values.iter().any(|x| x == v)),
-                "Exists" => get(k).is_some(),
-                _ => get(k).is_none(),
-            })
+        self.match_labels
+            .iter()
+            .all(|(k, v)| get(k) == Some(v.as_str()))
+            && self
+                .expressions
+                .iter()
+                .all(|(k, op, values)| match op.as_str() {
+                    "In" => get(k).is_some_and(|v| values.iter().any(|x| x == v)),
+                    "NotIn" => get(k).is_none_or(|v| !values.iter().any(|x| x == v)),
+                    "Exists" => get(k).is_some(),
+                    _ => get(k).is_none(),
+                })
     }
 }
 
@@ -67,7 +84,12 @@ pub struct Match {
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -92,22 +114,31 @@ impl Match {
             });
         };
         let mut m = Match {
-            scope: v.get("scope").and_then(Value::as_str).unwrap_or("*").to_string(),
+            scope: v
+                .get("scope")
+                .and_then(Value::as_str)
+                .unwrap_or("*")
+                .to_string(),
             namespaces: strings(v.get("namespaces")),
             excluded_namespaces: strings(v.get("excludedNamespaces")),
             name: v.get("name").and_then(Value::as_str).map(str::to_string),
             ..Match::default()
         };
         if !matches!(m.scope.as_str(), "*" | "Cluster" | "Namespaced") {
-            return Err(format!("match.scope must be *, Cluster or Namespaced, not {}", m.scope));
+            return Err(format!(
+                "match.scope must be *, Cluster or Namespaced, not {}",
+                m.scope
+            ));
         }
         if let Some(kinds) = v.get("kinds").and_then(Value::as_array) {
             for k in kinds {
-                m.kinds.push((strings(k.get("apiGroups")), strings(k.get("kinds"))));
+                m.kinds
+                    .push((strings(k.get("apiGroups")), strings(k.get("kinds"))));
             }
         }
         if let Some(s) = v.get("labelSelector") {
-            m.label_selector = Some(Selector::parse(s).map_err(|e| format!("match.labelSelector: {e}"))?);
+            m.label_selector =
+                Some(Selector::parse(s).map_err(|e| format!("match.labelSelector: {e}"))?);
         }
         if let Some(s) = v.get("namespaceSelector") {
             m.namespace_selector =
@@ -128,8 +159,14 @@ impl Match {
             .filter(|o| o.is_object())
             .or_else(|| review.get("oldObject").filter(|o| o.is_object()));
         let Some(obj) = obj else { return false };
-        let group = review.pointer("/kind/group").and_then(Value::as_str).unwrap_or("");
-        let kind = review.pointer("/kind/kind").and_then(Value::as_str).unwrap_or("");
+        let group = review
+            .pointer("/kind/group")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let kind = review
+            .pointer("/kind/kind")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if !self.kinds.is_empty()
             && !self.kinds.iter().any(|(groups, kinds)| {
                 (groups.is_empty() || groups.iter().any(|g| g == "*" || g == group))
@@ -142,9 +179,17 @@ impl Match {
             .pointer("/metadata/namespace")
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
-            .or_else(|| review.get("namespace").and_then(Value::as_str).filter(|s| !s.is_empty()));
+            .or_else(|| {
+                review
+                    .get("namespace")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+            });
         let is_namespace = kind == "Namespace" && group.is_empty();
-        let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         // The namespace the object belongs to (a Namespace belongs to itself).
         let effective_ns = if is_namespace { Some(name) } else { ns };
         match self.scope.as_str() {
@@ -213,16 +258,31 @@ mod tests {
             "namespaceSelector": {"matchLabels": {"env": "prod"}}
         })))
         .expect("valid");
-        let ns = |n: &str| (n == "prod-a").then(|| json!({"env": "prod"}).as_object().cloned()).flatten();
+        let ns = |n: &str| {
+            (n == "prod-a")
+                .then(|| json!({"env": "prod"}).as_object().cloned())
+                .flatten()
+        };
         let pod = |ns: &str, tier: &str| {
-            review(json!({"metadata": {"name": "p", "namespace": ns, "labels": {"tier": tier}}}), "", "Pod")
+            review(
+                json!({"metadata": {"name": "p", "namespace": ns, "labels": {"tier": tier}}}),
+                "",
+                "Pod",
+            )
         };
         assert!(m.matches(&pod("prod-a", "web"), &ns));
         assert!(!m.matches(&pod("prod-a", "db"), &ns));
         assert!(!m.matches(&pod("dev", "web"), &ns));
         assert!(!m.matches(&pod("prod-skip", "web"), &ns));
-        assert!(!m.matches(&pod("prod-b", "web"), &ns), "namespace labels unknown");
-        let dep = review(json!({"metadata": {"name": "d", "namespace": "prod-a"}}), "apps", "Deployment");
+        assert!(
+            !m.matches(&pod("prod-b", "web"), &ns),
+            "namespace labels unknown"
+        );
+        let dep = review(
+            json!({"metadata": {"name": "d", "namespace": "prod-a"}}),
+            "apps",
+            "Deployment",
+        );
         assert!(!m.matches(&dep, &ns));
     }
 
@@ -230,10 +290,20 @@ mod tests {
     fn scope_and_name() {
         let m = Match::parse(Some(&json!({"scope": "Cluster", "name": "kube-*"}))).expect("valid");
         let none = |_: &str| None;
-        assert!(m.matches(&review(json!({"metadata": {"name": "kube-x"}}), "", "Namespace"), &none));
-        assert!(!m.matches(&review(json!({"metadata": {"name": "other"}}), "", "Namespace"), &none));
+        assert!(m.matches(
+            &review(json!({"metadata": {"name": "kube-x"}}), "", "Namespace"),
+            &none
+        ));
         assert!(!m.matches(
-            &review(json!({"metadata": {"name": "kube-x", "namespace": "a"}}), "", "Pod"),
+            &review(json!({"metadata": {"name": "other"}}), "", "Namespace"),
+            &none
+        ));
+        assert!(!m.matches(
+            &review(
+                json!({"metadata": {"name": "kube-x", "namespace": "a"}}),
+                "",
+                "Pod"
+            ),
             &none
         ));
         assert!(Match::parse(Some(&json!({"scope": "Weird"}))).is_err());

@@ -111,7 +111,11 @@ fn str_list(v: Option<&Value>) -> Result<Vec<String>, String> {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(a)) => a
             .iter()
-            .map(|x| x.as_str().map(str::to_string).ok_or_else(|| "libs must be strings".to_string()))
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| "libs must be strings".to_string())
+            })
             .collect(),
         Some(_) => Err("libs must be a list of strings".to_string()),
     }
@@ -134,7 +138,11 @@ pub fn parse_template(obj: &K8sObject) -> Result<Template, String> {
         .ok_or("ConstraintTemplate has no spec.targets")?;
     let target = targets
         .iter()
-        .find(|t| t.get("target").and_then(Value::as_str).is_none_or(|t| t == TARGET))
+        .find(|t| {
+            t.get("target")
+                .and_then(Value::as_str)
+                .is_none_or(|t| t == TARGET)
+        })
         .ok_or_else(|| format!("ConstraintTemplate has no target {TARGET}"))?;
     let mut rego_src: Option<(String, Vec<String>)> = None;
     let mut cel_src: Option<&Value> = None;
@@ -142,7 +150,12 @@ pub fn parse_template(obj: &K8sObject) -> Result<Template, String> {
     if let Some(r) = target.get("rego").and_then(Value::as_str) {
         rego_src = Some((r.to_string(), str_list(target.get("libs"))?));
     }
-    for code in target.get("code").and_then(Value::as_array).into_iter().flatten() {
+    for code in target
+        .get("code")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let engine = code.get("engine").and_then(Value::as_str).unwrap_or("");
         let source = code.get("source").unwrap_or(&Value::Null);
         match engine {
@@ -164,7 +177,10 @@ pub fn parse_template(obj: &K8sObject) -> Result<Template, String> {
     } else if let Some(src) = cel_src {
         TemplateProgram::Cel(cel::CelProgram::compile(src)?)
     } else if !unknown.is_empty() {
-        return Err(format!("unsupported template engine(s): {}", unknown.join(", ")));
+        return Err(format!(
+            "unsupported template engine(s): {}",
+            unknown.join(", ")
+        ));
     } else {
         return Err("ConstraintTemplate target has neither rego nor code".to_string());
     };
@@ -217,7 +233,10 @@ impl Inventory {
     pub fn add(&mut self, obj: &Value) {
         let gv = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
         let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-        let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if gv.is_empty() || kind.is_empty() || name.is_empty() {
             return;
         }
@@ -314,7 +333,10 @@ pub fn review_from_request(request: &Value) -> Result<Value, String> {
         let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
         let (group, version) = split_api_version(api_version);
         let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-        review.insert("kind".into(), json!({"group": group, "version": version, "kind": kind}));
+        review.insert(
+            "kind".into(),
+            json!({"group": group, "version": version, "kind": kind}),
+        );
     }
     if !review.contains_key("name") {
         if let Some(n) = obj.pointer("/metadata/name") {

@@ -20,7 +20,8 @@ pub fn normalize_v0(src: &str) -> String {
     for line in split.split_inclusive('\n') {
         let trimmed = line.trim_start();
         if trimmed.starts_with('(')
-            && prev_significant.is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | ']' | ')' | '"'))
+            && prev_significant
+                .is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | ']' | ')' | '"'))
         {
             // Terminate the previous expression.
             let end = out.trim_end_matches([' ', '\t', '\n', '\r']).len();
@@ -83,7 +84,12 @@ fn pad_sprintf_args(line: &str) -> Option<String> {
     let fmt = &rest[..end];
     let after = &rest[end + 1..];
     let open = after.find('[')?;
-    if !after[..open].trim().trim_start_matches(',').trim().is_empty() {
+    if !after[..open]
+        .trim()
+        .trim_start_matches(',')
+        .trim()
+        .is_empty()
+    {
         return None;
     }
     // Find the matching `]`.
@@ -108,7 +114,11 @@ fn pad_sprintf_args(line: &str) -> Option<String> {
     }
     let close = close?;
     let inner = &after[open + 1..close];
-    let args = if inner.trim().is_empty() { Vec::new() } else { split_top_level(inner)? };
+    let args = if inner.trim().is_empty() {
+        Vec::new()
+    } else {
+        split_top_level(inner)?
+    };
     let verbs = format_verbs(fmt);
     if verbs.len() <= args.len() {
         return None;
@@ -119,7 +129,12 @@ fn pad_sprintf_args(line: &str) -> Option<String> {
     }
     let abs_open = fmt_start + end + 1 + open;
     let abs_close = fmt_start + end + 1 + close;
-    Some(format!("{}[{}]{}", &line[..abs_open], padded.join(", "), &line[abs_close + 1..]))
+    Some(format!(
+        "{}[{}]{}",
+        &line[..abs_open],
+        padded.join(", "),
+        &line[abs_close + 1..]
+    ))
 }
 
 fn strip_comment(line: &str) -> &str {
@@ -144,7 +159,11 @@ fn hoist_not_args(line: &str, counter: &mut usize) -> Option<String> {
     let rest = code.strip_prefix("not ")?.trim_start();
     let open = rest.find('(')?;
     let name = &rest[..open];
-    if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+    {
         return None;
     }
     if !rest.ends_with(')') {
@@ -160,7 +179,9 @@ fn hoist_not_args(line: &str, counter: &mut usize) -> Option<String> {
         let is_ref = (a.contains('.') || a.contains('['))
             && !a.starts_with('"')
             && !a.starts_with('`')
-            && a.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && a.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
             && !a.contains('(');
         if is_ref {
             *counter += 1;
@@ -176,7 +197,10 @@ fn hoist_not_args(line: &str, counter: &mut usize) -> Option<String> {
         return None;
     }
     let nl = if line.ends_with('\n') { "\n" } else { "" };
-    Some(format!("{pre}{indent}not {name}({}){nl}", new_args.join(", ")))
+    Some(format!(
+        "{pre}{indent}not {name}({}){nl}",
+        new_args.join(", ")
+    ))
 }
 
 fn split_top_level(s: &str) -> Option<Vec<&str>> {
@@ -342,13 +366,21 @@ mod tests {
     fn sprintf_missing_arguments_are_padded() {
         let src = "package x\nr := m {\n  m := sprintf(\"%v <%v> %d%%\", [a, b])\n}\n";
         let out = normalize_v0(src);
-        assert!(out.contains("sprintf(\"%v <%v> %d%%\", [a, b, \"%!d(MISSING)\"])"), "{out}");
+        assert!(
+            out.contains("sprintf(\"%v <%v> %d%%\", [a, b, \"%!d(MISSING)\"])"),
+            "{out}"
+        );
     }
 
     #[test]
     fn not_call_arguments_are_hoisted() {
         let src = "package x\nr {\n  not f(rule, v, params.ranges) # c\n}\n";
         let out = normalize_v0(src);
-        assert!(out.contains("shipgate_hoisted_1 := params.ranges\n  not f(rule, v, shipgate_hoisted_1)\n"), "{out}");
+        assert!(
+            out.contains(
+                "shipgate_hoisted_1 := params.ranges\n  not f(rule, v, shipgate_hoisted_1)\n"
+            ),
+            "{out}"
+        );
     }
 }

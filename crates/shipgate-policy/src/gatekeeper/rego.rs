@@ -11,7 +11,9 @@ pub struct RegoProgram {
 
 impl std::fmt::Debug for RegoProgram {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RegoProgram").field("rule", &self.rule).finish_non_exhaustive()
+        f.debug_struct("RegoProgram")
+            .field("rule", &self.rule)
+            .finish_non_exhaustive()
     }
 }
 
@@ -31,12 +33,20 @@ fn add_shims(engine: &mut Engine) -> anyhow::Result<()> {
     engine.add_extension(
         "any".to_string(),
         1,
-        Box::new(|args: Vec<Value>| Ok(Value::from(elements(&args[0])?.iter().any(|v| *v == Value::from(true))))),
+        Box::new(|args: Vec<Value>| {
+            Ok(Value::from(
+                elements(&args[0])?.iter().any(|v| *v == Value::from(true)),
+            ))
+        }),
     )?;
     engine.add_extension(
         "all".to_string(),
         1,
-        Box::new(|args: Vec<Value>| Ok(Value::from(elements(&args[0])?.iter().all(|v| *v == Value::from(true))))),
+        Box::new(|args: Vec<Value>| {
+            Ok(Value::from(
+                elements(&args[0])?.iter().all(|v| *v == Value::from(true)),
+            ))
+        }),
     )?;
     // `set_diff(a, b)`: deprecated alias of `a - b` on sets.
     engine.add_extension(
@@ -45,7 +55,8 @@ fn add_shims(engine: &mut Engine) -> anyhow::Result<()> {
         Box::new(|args: Vec<Value>| {
             let a = args[0].as_set()?;
             let b = args[1].as_set()?;
-            let diff: std::collections::BTreeSet<Value> = a.iter().filter(|v| !b.contains(*v)).cloned().collect();
+            let diff: std::collections::BTreeSet<Value> =
+                a.iter().filter(|v| !b.contains(*v)).cloned().collect();
             Ok(Value::from(diff))
         }),
     )?;
@@ -118,7 +129,10 @@ impl RegoProgram {
         // Syntax decides the dialect: v0 first (most templates), then v0 as OPA reads it
         // (see `normalize`), then v1.
         let normalized = super::normalize::normalize_v0(rego);
-        let normalized_libs: Vec<String> = libs.iter().map(|l| super::normalize::normalize_v0(l)).collect();
+        let normalized_libs: Vec<String> = libs
+            .iter()
+            .map(|l| super::normalize::normalize_v0(l))
+            .collect();
         let (mut engine, package) = match build(&normalized, &normalized_libs, name, true) {
             Ok(x) => x,
             Err(_) => match build(rego, libs, name, true) {
@@ -131,7 +145,9 @@ impl RegoProgram {
         let rule = format!("{package}.violation");
         // A first evaluation prepares the engine (rule analysis, function resolution), so
         // unknown functions or a missing `violation` rule surface here, once.
-        engine.set_input(Value::from(serde_json::json!({"review": {}, "parameters": {}})));
+        engine.set_input(Value::from(
+            serde_json::json!({"review": {}, "parameters": {}}),
+        ));
         engine.eval_rule(rule.clone()).map_err(|e| {
             format!("{e:#} (a Gatekeeper template must define `violation` in its package and use known builtins)")
         })?;
@@ -142,16 +158,23 @@ impl RegoProgram {
     pub fn engine_with_data(&self, data: &serde_json::Value) -> Result<Engine, String> {
         let mut e = self.engine.clone();
         if data.as_object().is_some_and(|m| !m.is_empty()) {
-            e.add_data(Value::from(data.clone())).map_err(|e| format!("{e:#}"))?;
+            e.add_data(Value::from(data.clone()))
+                .map_err(|e| format!("{e:#}"))?;
         }
         Ok(e)
     }
 
     /// Evaluate `violation` with the given input on an engine from [`Self::engine_with_data`].
     /// Returns the violation objects as JSON.
-    pub fn eval(&self, engine: &mut Engine, input: Value) -> Result<Vec<serde_json::Value>, String> {
+    pub fn eval(
+        &self,
+        engine: &mut Engine,
+        input: Value,
+    ) -> Result<Vec<serde_json::Value>, String> {
         engine.set_input(input);
-        let v = engine.eval_rule(self.rule.clone()).map_err(|e| format!("{e:#}"))?;
+        let v = engine
+            .eval_rule(self.rule.clone())
+            .map_err(|e| format!("{e:#}"))?;
         let items: Vec<Value> = match v {
             Value::Undefined | Value::Null => Vec::new(),
             Value::Set(s) => s.iter().cloned().collect(),

@@ -39,7 +39,10 @@ fn check(_: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
         };
         out.push(Hit {
             path: pod.container_field(&c, &["securityContext", "allowPrivilegeEscalation"]),
-            message: format!("{} {state} (securityContext.allowPrivilegeEscalation)", c.describe()),
+            message: format!(
+                "{} {state} (securityContext.allowPrivilegeEscalation)",
+                c.describe()
+            ),
         });
     }
 }

@@ -20,7 +20,10 @@ pub(crate) static RULE: Rule = Rule {
         }],
         disallowed: &[Example {
             yaml: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    metadata:\n      annotations:\n        container.apparmor.security.beta.kubernetes.io/a: unconfined\n    spec:\n      containers:\n      - name: a\n        image: app:1\n        securityContext:\n          appArmorProfile:\n            type: Unconfined\n",
-            hits: &["container.apparmor.security.beta.kubernetes.io/a", "type: Unconfined"],
+            hits: &[
+                "container.apparmor.security.beta.kubernetes.io/a",
+                "type: Unconfined",
+            ],
         }],
     },
     check,
@@ -43,7 +46,10 @@ fn check(_: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
             if v != "runtime/default" && !v.starts_with("localhost/") {
                 out.push(Hit {
                     path: pod.annotation_path(&key),
-                    message: format!("{} sets AppArmor profile \"{v}\" (annotation {key})", c.describe()),
+                    message: format!(
+                        "{} sets AppArmor profile \"{v}\" (annotation {key})",
+                        c.describe()
+                    ),
                 });
             }
         }

@@ -33,7 +33,10 @@ fn check(_: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
         let drops_all = caps
             .and_then(|x| x.get("drop"))
             .and_then(Value::as_array)
-            .is_some_and(|d| d.iter().any(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("ALL"))));
+            .is_some_and(|d| {
+                d.iter()
+                    .any(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("ALL")))
+            });
         if !drops_all {
             out.push(Hit {
                 path: pod.container_field(&c, &["securityContext", "capabilities", "drop"]),

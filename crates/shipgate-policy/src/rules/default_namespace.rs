@@ -31,6 +31,10 @@ fn check(_: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
     }
     out.push(Hit {
         path: vec!["metadata".into(), "namespace".into()],
-        message: format!("{} {} is in the default namespace (metadata.namespace)", obj.kind(), obj.name()),
+        message: format!(
+            "{} {} is in the default namespace (metadata.namespace)",
+            obj.kind(),
+            obj.name()
+        ),
     });
 }

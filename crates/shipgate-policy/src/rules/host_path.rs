@@ -27,7 +27,9 @@ pub(crate) static RULE: Rule = Rule {
 
 fn check(_: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
     let Some(pod) = PodSpec::of(obj) else { return };
-    let Some(vols) = pod.get("volumes").and_then(Value::as_array) else { return };
+    let Some(vols) = pod.get("volumes").and_then(Value::as_array) else {
+        return;
+    };
     for (i, v) in vols.iter().enumerate() {
         if let Some(hp) = v.get("hostPath").filter(|h| !h.is_null()) {
             let name = v.get("name").and_then(Value::as_str).unwrap_or("");
@@ -37,7 +39,9 @@ fn check(_: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
             path.push("hostPath".into());
             out.push(Hit {
                 path,
-                message: format!("volume \"{name}\" mounts the host path {host} (volumes[{i}].hostPath)"),
+                message: format!(
+                    "volume \"{name}\" mounts the host path {host} (volumes[{i}].hostPath)"
+                ),
             });
         }
     }

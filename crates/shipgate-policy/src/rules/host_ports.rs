@@ -28,9 +28,13 @@ pub(crate) static RULE: Rule = Rule {
 fn check(_: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
     let Some(pod) = PodSpec::of(obj) else { return };
     for c in pod.containers() {
-        let Some(ports) = c.get("ports").and_then(Value::as_array) else { continue };
+        let Some(ports) = c.get("ports").and_then(Value::as_array) else {
+            continue;
+        };
         for (i, p) in ports.iter().enumerate() {
-            let Some(hp) = p.get("hostPort").and_then(Value::as_i64) else { continue };
+            let Some(hp) = p.get("hostPort").and_then(Value::as_i64) else {
+                continue;
+            };
             if hp == 0 {
                 continue;
             }
@@ -39,7 +43,10 @@ fn check(_: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
             path.push("hostPort".into());
             out.push(Hit {
                 path,
-                message: format!("{} binds host port {hp} (ports[{i}].hostPort)", c.describe()),
+                message: format!(
+                    "{} binds host port {hp} (ports[{i}].hostPort)",
+                    c.describe()
+                ),
             });
         }
     }

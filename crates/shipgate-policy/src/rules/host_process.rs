@@ -27,14 +27,21 @@ pub(crate) static RULE: Rule = Rule {
 
 fn check(_: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
     let Some(pod) = PodSpec::of(obj) else { return };
-    if pod.security("windowsOptions").and_then(|w| w.get("hostProcess")) == Some(&Value::Bool(true)) {
+    if pod
+        .security("windowsOptions")
+        .and_then(|w| w.get("hostProcess"))
+        == Some(&Value::Bool(true))
+    {
         out.push(Hit {
             path: pod.field(&["securityContext", "windowsOptions", "hostProcess"]),
             message: "pod runs as a Windows HostProcess (securityContext.windowsOptions.hostProcess: true)".to_string(),
         });
     }
     for c in pod.containers() {
-        if c.security("windowsOptions").and_then(|w| w.get("hostProcess")) == Some(&Value::Bool(true)) {
+        if c.security("windowsOptions")
+            .and_then(|w| w.get("hostProcess"))
+            == Some(&Value::Bool(true))
+        {
             out.push(Hit {
                 path: pod.container_field(&c, &["securityContext", "windowsOptions", "hostProcess"]),
                 message: format!(

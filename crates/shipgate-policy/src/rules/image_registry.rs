@@ -20,7 +20,11 @@ pub(crate) static RULE: Rule = Rule {
         }],
         disallowed: &[Example {
             yaml: "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: nginx:1\n  - name: b\n    image: ghcr.io/other/tool:2\n  - name: c\n    image: registry.example.com.evil.io/app:1\n",
-            hits: &["image: nginx:1", "image: ghcr.io/other/tool:2", "image: registry.example.com.evil.io/app:1"],
+            hits: &[
+                "image: nginx:1",
+                "image: ghcr.io/other/tool:2",
+                "image: registry.example.com.evil.io/app:1",
+            ],
         }],
     },
     check,
@@ -31,7 +35,11 @@ pub(crate) static RULE: Rule = Rule {
 /// images match `docker.io`.
 pub(crate) fn allowed(image: &str, entries: &[String]) -> bool {
     let r = parse_image(image);
-    let host = if r.registry.is_empty() { "docker.io" } else { r.registry };
+    let host = if r.registry.is_empty() {
+        "docker.io"
+    } else {
+        r.registry
+    };
     let repo = if r.registry.is_empty() && !r.repo.contains('/') {
         format!("library/{}", r.repo)
     } else {

@@ -156,9 +156,7 @@ pub(crate) fn parse_image(image: &str) -> ImageRef<'_> {
         None => (image, None),
     };
     let (registry, path) = match rest.split_once('/') {
-        Some((first, p))
-            if first.contains('.') || first.contains(':') || first == "localhost" =>
-        {
+        Some((first, p)) if first.contains('.') || first.contains(':') || first == "localhost" => {
             (first, p)
         }
         _ => ("", rest),

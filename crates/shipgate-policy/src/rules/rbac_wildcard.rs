@@ -28,10 +28,14 @@ fn check(_: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
     if !matches!(obj.kind(), "Role" | "ClusterRole") || obj.group() != "rbac.authorization.k8s.io" {
         return;
     }
-    let Some(rules) = obj.value.get("rules").and_then(Value::as_array) else { return };
+    let Some(rules) = obj.value.get("rules").and_then(Value::as_array) else {
+        return;
+    };
     for (i, rule) in rules.iter().enumerate() {
         for field in ["apiGroups", "resources", "verbs"] {
-            let Some(list) = rule.get(field).and_then(Value::as_array) else { continue };
+            let Some(list) = rule.get(field).and_then(Value::as_array) else {
+                continue;
+            };
             if let Some(j) = list.iter().position(|v| v.as_str() == Some("*")) {
                 out.push(Hit {
                     path: vec!["rules".into(), i.into(), field.into(), j.into()],

@@ -30,7 +30,11 @@ fn check(_: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
         let limits = c.get("resources").and_then(|r| r.get("limits"));
         let missing: Vec<&str> = ["cpu", "memory"]
             .into_iter()
-            .filter(|k| limits.and_then(|l| l.get(*k)).is_none_or(serde_json::Value::is_null))
+            .filter(|k| {
+                limits
+                    .and_then(|l| l.get(*k))
+                    .is_none_or(serde_json::Value::is_null)
+            })
             .collect();
         if missing.is_empty() {
             continue;

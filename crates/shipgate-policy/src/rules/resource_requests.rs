@@ -33,8 +33,11 @@ fn check(_: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
         let missing: Vec<&str> = ["cpu", "memory"]
             .into_iter()
             .filter(|k| {
-                req.and_then(|l| l.get(*k)).is_none_or(serde_json::Value::is_null)
-                    && lim.and_then(|l| l.get(*k)).is_none_or(serde_json::Value::is_null)
+                req.and_then(|l| l.get(*k))
+                    .is_none_or(serde_json::Value::is_null)
+                    && lim
+                        .and_then(|l| l.get(*k))
+                        .is_none_or(serde_json::Value::is_null)
             })
             .collect();
         if missing.is_empty() {

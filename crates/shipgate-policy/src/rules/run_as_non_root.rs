@@ -29,7 +29,10 @@ fn check(_: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
     let Some(pod) = PodSpec::of(obj) else { return };
     let pod_level = pod.security("runAsNonRoot").and_then(Value::as_bool);
     for c in pod.containers() {
-        let effective = c.security("runAsNonRoot").and_then(Value::as_bool).or(pod_level);
+        let effective = c
+            .security("runAsNonRoot")
+            .and_then(Value::as_bool)
+            .or(pod_level);
         if effective == Some(true) {
             continue;
         }

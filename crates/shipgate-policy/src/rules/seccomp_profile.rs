@@ -28,7 +28,11 @@ pub(crate) static RULE: Rule = Rule {
 
 fn check(_: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
     let Some(pod) = PodSpec::of(obj) else { return };
-    let ty = |v: Option<&Value>| v.and_then(|p| p.get("type")).and_then(Value::as_str).map(str::to_string);
+    let ty = |v: Option<&Value>| {
+        v.and_then(|p| p.get("type"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     let pod_type = ty(pod.security("seccompProfile"));
     for c in pod.containers() {
         let effective = ty(c.security("seccompProfile")).or_else(|| pod_type.clone());

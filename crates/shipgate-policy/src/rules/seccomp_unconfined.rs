@@ -19,7 +19,11 @@ pub(crate) static RULE: Rule = Rule {
         }],
         disallowed: &[Example {
             yaml: "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    seccomp.security.alpha.kubernetes.io/pod: unconfined\nspec:\n  securityContext:\n    seccompProfile:\n      type: Unconfined\n  containers:\n  - name: a\n    image: app:1\n    securityContext:\n      seccompProfile: {type: Unconfined}\n",
-            hits: &["seccomp.security.alpha.kubernetes.io/pod", "type: Unconfined", "seccompProfile: {type: Unconfined}"],
+            hits: &[
+                "seccomp.security.alpha.kubernetes.io/pod",
+                "type: Unconfined",
+                "seccompProfile: {type: Unconfined}",
+            ],
         }],
     },
     check,
@@ -56,7 +60,10 @@ fn check(_: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
         if pod.annotation(&key) == Some("unconfined") {
             out.push(Hit {
                 path: pod.annotation_path(&key),
-                message: format!("{} disables seccomp (annotation {key}: unconfined)", c.describe()),
+                message: format!(
+                    "{} disables seccomp (annotation {key}: unconfined)",
+                    c.describe()
+                ),
             });
         }
     }

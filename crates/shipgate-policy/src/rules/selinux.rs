@@ -8,7 +8,13 @@ use crate::podspec::PodSpec;
 use crate::yaml::Seg;
 use serde_json::Value;
 
-const ALLOWED_TYPES: &[&str] = &["", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"];
+const ALLOWED_TYPES: &[&str] = &[
+    "",
+    "container_t",
+    "container_init_t",
+    "container_kvm_t",
+    "container_engine_t",
+];
 
 pub(crate) static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -45,7 +51,11 @@ fn check_options(opts: Option<&Value>, base: Vec<Seg>, who: &str, out: &mut Vec<
         }
     }
     for k in ["user", "role"] {
-        if let Some(v) = opts.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        if let Some(v) = opts
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        {
             out.push(Hit {
                 path: field(k),
                 message: format!("{who} sets SELinux {k} {v} (seLinuxOptions.{k})"),

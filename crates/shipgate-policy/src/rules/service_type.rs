@@ -30,11 +30,22 @@ fn check(opts: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
     if obj.kind() != "Service" || !obj.group().is_empty() {
         return;
     }
-    let ty = obj.value.pointer("/spec/type").and_then(Value::as_str).unwrap_or("ClusterIP");
-    if opts.forbid_service_types.iter().any(|t| t.eq_ignore_ascii_case(ty)) {
+    let ty = obj
+        .value
+        .pointer("/spec/type")
+        .and_then(Value::as_str)
+        .unwrap_or("ClusterIP");
+    if opts
+        .forbid_service_types
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(ty))
+    {
         out.push(Hit {
             path: vec!["spec".into(), "type".into()],
-            message: format!("Service {} has type {ty} (spec.type), which is forbidden here", obj.name()),
+            message: format!(
+                "Service {} has type {ty} (spec.type), which is forbidden here",
+                obj.name()
+            ),
         });
     }
 }

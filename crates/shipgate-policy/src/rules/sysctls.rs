@@ -40,7 +40,9 @@ pub(crate) static RULE: Rule = Rule {
 
 fn check(_: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
     let Some(pod) = PodSpec::of(obj) else { return };
-    let Some(list) = pod.security("sysctls").and_then(Value::as_array) else { return };
+    let Some(list) = pod.security("sysctls").and_then(Value::as_array) else {
+        return;
+    };
     for (i, s) in list.iter().enumerate() {
         let name = s.get("name").and_then(Value::as_str).unwrap_or("");
         if SAFE.contains(&name) {

@@ -7,8 +7,14 @@ use crate::podspec::PodSpec;
 use serde_json::Value;
 
 const ALLOWED: &[&str] = &[
-    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
-    "projected", "secret",
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
 ];
 
 pub(crate) static RULE: Rule = Rule {
@@ -32,7 +38,9 @@ pub(crate) static RULE: Rule = Rule {
 
 fn check(_: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
     let Some(pod) = PodSpec::of(obj) else { return };
-    let Some(vols) = pod.get("volumes").and_then(Value::as_array) else { return };
+    let Some(vols) = pod.get("volumes").and_then(Value::as_array) else {
+        return;
+    };
     for (i, v) in vols.iter().enumerate() {
         let Some(map) = v.as_object() else { continue };
         let name = v.get("name").and_then(Value::as_str).unwrap_or("");
