@@ -204,17 +204,18 @@ fn add_object(value: Value, pos: PosTree, path: &str, doc_index: usize, out: &mu
         return;
     }
     // `kind: List` (and typed lists such as `PodList`) hold objects under `items`.
-    if kind.ends_with("List") && map.get("metadata").is_none_or(|m| m.get("name").is_none()) {
-        if let Some(Value::Array(items)) = map.get("items") {
-            for (i, item) in items.iter().enumerate() {
-                let sub = pos
-                    .subtree(&[Seg::Key("items".into()), Seg::Index(i)])
-                    .cloned()
-                    .unwrap_or(PosTree::Scalar(start));
-                add_object(item.clone(), sub, path, doc_index, out);
-            }
-            return;
+    if kind.ends_with("List")
+        && map.get("metadata").is_none_or(|m| m.get("name").is_none())
+        && let Some(Value::Array(items)) = map.get("items")
+    {
+        for (i, item) in items.iter().enumerate() {
+            let sub = pos
+                .subtree(&[Seg::Key("items".into()), Seg::Index(i)])
+                .cloned()
+                .unwrap_or(PosTree::Scalar(start));
+            add_object(item.clone(), sub, path, doc_index, out);
         }
+        return;
     }
     match map.get("metadata") {
         Some(Value::Object(m)) => {

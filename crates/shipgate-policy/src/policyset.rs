@@ -303,10 +303,10 @@ impl PolicySet {
             .unwrap_or_else(|| self.fresh_engines());
         let empty = Inventory::default();
         let result = self.eval_constraints(&review, &empty, &Value::Null, &mut engines);
-        if let Ok(mut p) = self.pool.lock() {
-            if p.len() < 64 {
-                p.push(engines);
-            }
+        if let Ok(mut p) = self.pool.lock()
+            && p.len() < 64
+        {
+            p.push(engines);
         }
         for (ci, message, details) in result? {
             let c = &self.constraints[ci];

@@ -184,16 +184,14 @@ fn split_documents(text: &str) -> Vec<(u32, &str)> {
     let mut out = Vec::new();
     let mut start = 0usize;
     let mut start_line = 0u32;
-    let mut line_no = 0u32;
     let mut offset = 0usize;
-    for line in text.split_inclusive('\n') {
+    for (line_no, line) in text.split_inclusive('\n').enumerate() {
         if offset != 0 && is_doc_marker(line) {
             out.push((start_line, &text[start..offset]));
             start = offset;
-            start_line = line_no;
+            start_line = u32::try_from(line_no).unwrap_or(u32::MAX);
         }
         offset += line.len();
-        line_no += 1;
     }
     out.push((start_line, &text[start..]));
     out
@@ -528,10 +526,10 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Result<V
         return Ok(Value::Bool(b));
     }
     let first = text.as_bytes()[0];
-    if first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.') {
-        if let Some(v) = resolve_int(text).or_else(|| resolve_float(text)) {
-            return Ok(v);
-        }
+    if (first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.'))
+        && let Some(v) = resolve_int(text).or_else(|| resolve_float(text))
+    {
+        return Ok(v);
     }
     Ok(Value::String(text.to_string()))
 }

@@ -197,27 +197,26 @@ impl Match {
             "Namespaced" if ns.is_none() => return false,
             _ => {}
         }
-        if !self.namespaces.is_empty() {
-            if let Some(n) = effective_ns {
-                if !self.namespaces.iter().any(|p| wildcard(p, n)) {
-                    return false;
-                }
-            }
+        if !self.namespaces.is_empty()
+            && let Some(n) = effective_ns
+            && !self.namespaces.iter().any(|p| wildcard(p, n))
+        {
+            return false;
         }
-        if let Some(n) = effective_ns {
-            if self.excluded_namespaces.iter().any(|p| wildcard(p, n)) {
-                return false;
-            }
+        if let Some(n) = effective_ns
+            && self.excluded_namespaces.iter().any(|p| wildcard(p, n))
+        {
+            return false;
         }
-        if let Some(pattern) = &self.name {
-            if !wildcard(pattern, name) {
-                return false;
-            }
+        if let Some(pattern) = &self.name
+            && !wildcard(pattern, name)
+        {
+            return false;
         }
-        if let Some(sel) = &self.label_selector {
-            if !sel.matches(obj.pointer("/metadata/labels").and_then(Value::as_object)) {
-                return false;
-            }
+        if let Some(sel) = &self.label_selector
+            && !sel.matches(obj.pointer("/metadata/labels").and_then(Value::as_object))
+        {
+            return false;
         }
         if let Some(sel) = &self.namespace_selector {
             if is_namespace {

@@ -50,7 +50,7 @@ impl EnforcementAction {
 #[derive(Debug, Clone)]
 pub enum TemplateProgram {
     /// Rego (regorus).
-    Rego(rego::RegoProgram),
+    Rego(Box<rego::RegoProgram>),
     /// CEL (`K8sNativeValidation`).
     Cel(cel::CelProgram),
 }
@@ -173,7 +173,7 @@ pub fn parse_template(obj: &K8sObject) -> Result<Template, String> {
         }
     }
     let program = if let Some((rego, libs)) = rego_src {
-        TemplateProgram::Rego(rego::RegoProgram::compile(&rego, &libs, &name)?)
+        TemplateProgram::Rego(Box::new(rego::RegoProgram::compile(&rego, &libs, &name)?))
     } else if let Some(src) = cel_src {
         TemplateProgram::Cel(cel::CelProgram::compile(src)?)
     } else if !unknown.is_empty() {
@@ -338,15 +338,15 @@ pub fn review_from_request(request: &Value) -> Result<Value, String> {
             json!({"group": group, "version": version, "kind": kind}),
         );
     }
-    if !review.contains_key("name") {
-        if let Some(n) = obj.pointer("/metadata/name") {
-            review.insert("name".into(), n.clone());
-        }
+    if !review.contains_key("name")
+        && let Some(n) = obj.pointer("/metadata/name")
+    {
+        review.insert("name".into(), n.clone());
     }
-    if !review.contains_key("namespace") {
-        if let Some(n) = obj.pointer("/metadata/namespace") {
-            review.insert("namespace".into(), n.clone());
-        }
+    if !review.contains_key("namespace")
+        && let Some(n) = obj.pointer("/metadata/namespace")
+    {
+        review.insert("namespace".into(), n.clone());
     }
     Ok(Value::Object(review))
 }

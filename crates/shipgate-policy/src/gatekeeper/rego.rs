@@ -56,7 +56,7 @@ fn add_shims(engine: &mut Engine) -> anyhow::Result<()> {
             let a = args[0].as_set()?;
             let b = args[1].as_set()?;
             let diff: std::collections::BTreeSet<Value> =
-                a.iter().filter(|v| !b.contains(*v)).cloned().collect();
+                a.iter().filter(|v| !b.contains(v)).cloned().collect();
             Ok(Value::from(diff))
         }),
     )?;

@@ -42,16 +42,17 @@ fn check(_: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
     }
     for c in pod.containers() {
         let key = format!("container.apparmor.security.beta.kubernetes.io/{}", c.name);
-        if let Some(v) = pod.annotation(&key) {
-            if v != "runtime/default" && !v.starts_with("localhost/") {
-                out.push(Hit {
-                    path: pod.annotation_path(&key),
-                    message: format!(
-                        "{} sets AppArmor profile \"{v}\" (annotation {key})",
-                        c.describe()
-                    ),
-                });
-            }
+        if let Some(v) = pod.annotation(&key)
+            && v != "runtime/default"
+            && !v.starts_with("localhost/")
+        {
+            out.push(Hit {
+                path: pod.annotation_path(&key),
+                message: format!(
+                    "{} sets AppArmor profile \"{v}\" (annotation {key})",
+                    c.describe()
+                ),
+            });
         }
         if unconfined(c.security("appArmorProfile")) {
             out.push(Hit {

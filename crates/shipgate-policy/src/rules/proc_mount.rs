@@ -28,13 +28,13 @@ pub(crate) static RULE: Rule = Rule {
 fn check(_: &RuleOptions, obj: &K8sObject, out: &mut Vec<Hit>) {
     let Some(pod) = PodSpec::of(obj) else { return };
     for c in pod.containers() {
-        if let Some(m) = c.security("procMount").and_then(Value::as_str) {
-            if m != "Default" {
-                out.push(Hit {
-                    path: pod.container_field(&c, &["securityContext", "procMount"]),
-                    message: format!("{} sets securityContext.procMount: {m}", c.describe()),
-                });
-            }
+        if let Some(m) = c.security("procMount").and_then(Value::as_str)
+            && m != "Default"
+        {
+            out.push(Hit {
+                path: pod.container_field(&c, &["securityContext", "procMount"]),
+                message: format!("{} sets securityContext.procMount: {m}", c.describe()),
+            });
         }
     }
 }

@@ -42,13 +42,13 @@ fn check_options(opts: Option<&Value>, base: Vec<Seg>, who: &str, out: &mut Vec<
         p.push(k.into());
         p
     };
-    if let Some(t) = opts.get("type").and_then(Value::as_str) {
-        if !ALLOWED_TYPES.contains(&t) {
-            out.push(Hit {
-                path: field("type"),
-                message: format!("{who} sets SELinux type {t} (seLinuxOptions.type)"),
-            });
-        }
+    if let Some(t) = opts.get("type").and_then(Value::as_str)
+        && !ALLOWED_TYPES.contains(&t)
+    {
+        out.push(Hit {
+            path: field("type"),
+            message: format!("{who} sets SELinux type {t} (seLinuxOptions.type)"),
+        });
     }
     for k in ["user", "role"] {
         if let Some(v) = opts
