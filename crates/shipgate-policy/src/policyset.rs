@@ -356,7 +356,12 @@ impl PolicySet {
     /// Gatekeeper inventory. Exemption annotations are applied.
     pub fn scan(&self, objects: &[K8sObject]) -> ScanResult {
         let mut result = ScanResult::default();
-        let inventory = Inventory::from_objects(objects.iter().map(|o| &o.value));
+        // The inventory is only needed by constraints; building it copies every object.
+        let inventory = if self.constraints.is_empty() {
+            Inventory::default()
+        } else {
+            Inventory::from_objects(objects.iter().map(|o| &o.value))
+        };
         let data = inventory.data();
         let mut engines = self.fresh_engines();
         let other_severity = self.builtin.as_ref().map(|b| &b.other_severity);
