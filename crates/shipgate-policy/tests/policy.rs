@@ -287,3 +287,47 @@ fn fuzz_load_survives_mutated_inputs() {
         shipgate_policy::fuzz_load(&data);
     }
 }
+
+#[test]
+fn cel_only_template_is_evaluated() {
+    let text = r#"apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: k8scelprivileged}
+spec:
+  crd: {spec: {names: {kind: K8sCelPrivileged}}}
+  targets:
+  - target: admission.k8s.gatekeeper.sh
+    code:
+    - engine: K8sNativeValidation
+      source:
+        variables:
+        - name: containers
+          expression: 'has(variables.anyObject.spec.containers) ? variables.anyObject.spec.containers : []'
+        - name: bad
+          expression: 'variables.containers.filter(c, has(c.securityContext) && has(c.securityContext.privileged) && c.securityContext.privileged).map(c, c.name)'
+        validations:
+        - expression: 'size(variables.bad) == 0'
+          messageExpression: '"privileged: " + variables.bad.join(", ")'
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sCelPrivileged
+metadata: {name: cel}
+spec: {match: {kinds: [{apiGroups: [""], kinds: [Pod]}]}}
+"#;
+    let mut set = PolicySet::new();
+    let errors = set.add_objects(load_str(text, "cel.yaml"));
+    assert!(errors.is_empty(), "{errors:?}");
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "a", "securityContext": {"privileged": true}}, {"name": "b"}]}});
+    let v = set
+        .review_value(&pod, &shipgate_policy::Inventory::default())
+        .expect("CEL evaluates");
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert_eq!(v[0].message, "privileged: a");
+    let ok = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "b"}]}});
+    assert!(
+        set.review_value(&ok, &shipgate_policy::Inventory::default())
+            .expect("ok")
+            .is_empty()
+    );
+}
