@@ -130,10 +130,15 @@ pub fn apply_vex(findings: &mut [shipgate_report::Finding], vex: &VexSet) {
         return;
     }
     for f in findings.iter_mut().filter(|f| f.suppressed.is_none()) {
-        let (Some(adv), Some(purl)) = (f.advisory.as_ref(), f.package.as_ref().and_then(|p| p.purl.as_deref())) else {
+        let (Some(adv), Some(purl)) = (
+            f.advisory.as_ref(),
+            f.package.as_ref().and_then(|p| p.purl.as_deref()),
+        ) else {
             continue;
         };
-        let ids: Vec<&str> = std::iter::once(adv.id.as_str()).chain(adv.aliases.iter().map(String::as_str)).collect();
+        let ids: Vec<&str> = std::iter::once(adv.id.as_str())
+            .chain(adv.aliases.iter().map(String::as_str))
+            .collect();
         if let Some(stmt) = vex.suppressing(&ids, purl) {
             f.suppressed = Some(Suppression {
                 kind: SuppressionKind::Vex,

@@ -34,6 +34,9 @@ pub enum Command {
     /// Manage the local vulnerability database (OSV advisories) used by deps and image scans.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Gatekeeper policy suites and quick evaluations.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Write a software bill of materials (CycloneDX 1.6 or SPDX 2.3 JSON).
     Sbom(SbomArgs),
     /// Git hooks: install the pre-commit hook, or run it.
@@ -54,6 +57,8 @@ pub enum ScanCommand {
     /// Find OS and language packages in a container image and match them against the
     /// vulnerability database.
     Image(ScanImageArgs),
+    /// Check Kubernetes manifests against the built-in rules and Gatekeeper policies.
+    Config(ScanConfigArgs),
 }
 
 /// Output format of a report.
@@ -398,6 +403,64 @@ pub struct ScanImageArgs {
     /// Database options.
     #[command(flatten)]
     pub db: DbArgs,
+
+    /// Shared report options.
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// `shipgate scan config`
+#[derive(Debug, Args)]
+pub struct ScanConfigArgs {
+    /// Manifest files or directories (YAML or JSON, multi-document, `kind: List`), or `-` for
+    /// standard input.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    /// Gatekeeper ConstraintTemplates and Constraints to enforce as well (file or directory,
+    /// repeatable).
+    #[arg(long, value_name = "FILE|DIR")]
+    pub policy: Vec<PathBuf>,
+
+    /// Shared report options.
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// `shipgate policy ...`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Run Gatekeeper `gator verify` suites (Suite -> tests -> cases with assertions).
+    Verify(PolicyVerifyArgs),
+    /// Evaluate policies against manifests while writing a policy.
+    Eval(PolicyEvalArgs),
+}
+
+/// `shipgate policy verify`
+#[derive(Debug, Args)]
+pub struct PolicyVerifyArgs {
+    /// A suite file, or a directory searched for suites.
+    pub path: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: SummaryFormat,
+}
+
+/// `shipgate policy eval`
+#[derive(Debug, Args)]
+pub struct PolicyEvalArgs {
+    /// ConstraintTemplates and Constraints (file or directory, repeatable).
+    #[arg(long, value_name = "FILE|DIR", required = true)]
+    pub policy: Vec<PathBuf>,
+
+    /// Also run the built-in rules of the configured profile.
+    #[arg(long)]
+    pub builtin: bool,
+
+    /// Manifests to evaluate (`-` for standard input).
+    #[arg(required = true)]
+    pub manifests: Vec<PathBuf>,
 
     /// Shared report options.
     #[command(flatten)]

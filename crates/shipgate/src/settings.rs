@@ -34,6 +34,9 @@ pub struct FileSettings {
     /// Dependency scanning settings.
     #[serde(default)]
     pub deps: DepsSettings,
+    /// Kubernetes manifest policy settings (`scan config`, admission).
+    #[serde(default)]
+    pub config: shipgate_policy::PolicySettings,
 }
 
 /// `db:` in `shipgate.yaml`.

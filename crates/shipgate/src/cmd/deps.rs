@@ -140,15 +140,23 @@ pub fn scan(
 
 /// Read the VEX documents given by flag and by `deps.vex` of the configuration (relative to
 /// the configuration file); problems become report errors.
-pub fn load_vex(vex_files: &[PathBuf], config: &LoadedConfig, errors: &mut Vec<ScanError>) -> VexSet {
-    let config_dir = config.path.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf);
+pub fn load_vex(
+    vex_files: &[PathBuf],
+    config: &LoadedConfig,
+    errors: &mut Vec<ScanError>,
+) -> VexSet {
+    let config_dir = config
+        .path
+        .as_ref()
+        .and_then(|p| p.parent())
+        .map(Path::to_path_buf);
     let mut vex = VexSet::default();
-    let from_config = config
-        .file
-        .deps
-        .vex
-        .iter()
-        .map(|p| config_dir.as_ref().map(|d| d.join(p)).unwrap_or_else(|| p.clone()));
+    let from_config = config.file.deps.vex.iter().map(|p| {
+        config_dir
+            .as_ref()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|| p.clone())
+    });
     for path in vex_files.iter().cloned().chain(from_config) {
         let shown = path.display().to_string();
         match std::fs::read(&path) {
@@ -159,7 +167,12 @@ pub fn load_vex(vex_files: &[PathBuf], config: &LoadedConfig, errors: &mut Vec<S
                 }
                 Err(e) => errors.push(shipgate_deps::scan::scan_error(&e)),
             },
-            Err(e) => errors.push(ScanError::at(shown, None, None, format!("cannot read VEX document: {e}"))),
+            Err(e) => errors.push(ScanError::at(
+                shown,
+                None,
+                None,
+                format!("cannot read VEX document: {e}"),
+            )),
         }
     }
     vex

@@ -1,12 +1,12 @@
 //! `shipgate scan image` and the image half of `shipgate sbom`.
 
-use shipgate_image::{match_scan, scan_image, ImageScan, MatchOptions, ScanOptions};
+use shipgate_image::{ImageScan, MatchOptions, ScanOptions, match_scan, scan_image};
 use shipgate_report::{ScanError, ScanOutput};
 use shipgate_sbom::{Component, ComponentType, SbomInput};
 
 use crate::cli::{ImageArgs, ScanImageArgs};
 use crate::env;
-use crate::output::{finish, ScanContext};
+use crate::output::{ScanContext, finish};
 
 /// Scan options from the flags.
 pub fn scan_options(a: &ImageArgs) -> Result<ScanOptions, ScanError> {
@@ -25,7 +25,8 @@ pub fn scan_options(a: &ImageArgs) -> Result<ScanOptions, ScanError> {
 /// Read the image: packages, layers, OS, problems.
 pub fn read_image(image: &str, a: &ImageArgs) -> Result<ImageScan, ScanError> {
     let opts = scan_options(a)?;
-    scan_image(image, &opts).map_err(|e| ScanError::at(image.to_string(), None, None, e.to_string()))
+    scan_image(image, &opts)
+        .map_err(|e| ScanError::at(image.to_string(), None, None, e.to_string()))
 }
 
 /// Run `shipgate scan image`.
@@ -54,7 +55,10 @@ pub fn run(args: ScanImageArgs) -> anyhow::Result<i32> {
                     scan.layers.len(),
                     scan.os
                         .as_ref()
-                        .map(|o| format!(", OS {}", o.pretty_name.clone().unwrap_or_else(|| o.id.clone())))
+                        .map(|o| format!(
+                            ", OS {}",
+                            o.pretty_name.clone().unwrap_or_else(|| o.id.clone())
+                        ))
                         .unwrap_or_default()
                 ));
             }
@@ -75,7 +79,11 @@ pub fn sbom_input(scan: &ImageScan) -> SbomInput {
     let mut components = Vec::new();
     if let Some(os) = &scan.os {
         let mut c = Component::library(&os.id, os.version_id.as_deref().unwrap_or(""), "");
-        c.id = format!("shipgate:os:{}:{}", os.id, os.version_id.as_deref().unwrap_or(""));
+        c.id = format!(
+            "shipgate:os:{}:{}",
+            os.id,
+            os.version_id.as_deref().unwrap_or("")
+        );
         c.kind = ComponentType::OperatingSystem;
         c.purl = None;
         components.push(c);

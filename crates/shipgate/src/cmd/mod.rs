@@ -4,6 +4,7 @@ mod db;
 mod deps;
 mod hook;
 mod image;
+mod policy;
 mod sbom;
 mod scan_all;
 mod secrets;
@@ -16,6 +17,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Scan(ScanCommand::All(args)) => scan_all::run(args),
         Command::Scan(ScanCommand::Deps(args)) => deps::run(args),
         Command::Scan(ScanCommand::Image(args)) => image::run(args),
+        Command::Scan(ScanCommand::Config(args)) => policy::scan(args),
+        Command::Policy(cmd) => policy::run(cmd),
         Command::Db(cmd) => db::run(cmd),
         Command::Sbom(args) => sbom::run(args),
         Command::Scan(ScanCommand::Secrets(args)) => secrets::run(args),

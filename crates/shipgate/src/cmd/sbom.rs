@@ -12,16 +12,27 @@ use crate::output::write_atomically;
 /// written with everything that did parse, so nothing that could be read is lost.
 pub fn run(args: SbomArgs) -> anyhow::Result<i32> {
     let path = Path::new(&args.target);
-    let is_image = !path.is_dir() || shipgate_image::detect(&args.target).is_ok_and(|k| k != shipgate_image::InputKind::Rootfs || path.join("etc").is_dir());
+    let is_image = !path.is_dir()
+        || shipgate_image::detect(&args.target)
+            .is_ok_and(|k| k != shipgate_image::InputKind::Rootfs || path.join("etc").is_dir());
     if is_image && !(path.is_dir() && has_lockfiles(path)) {
-        let scan = super::image::read_image(&args.target, &args.image_opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let scan = super::image::read_image(&args.target, &args.image_opts)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut code = 0;
         for i in &scan.issues {
-            let at = i.path.as_deref().or(i.layer.as_deref()).unwrap_or(&args.target);
+            let at = i
+                .path
+                .as_deref()
+                .or(i.layer.as_deref())
+                .unwrap_or(&args.target);
             eprintln!("error: {at}: {}", i.message);
             code = 2;
         }
-        write_sbom(&super::image::sbom_input(&scan), args.format, args.output.as_deref())?;
+        write_sbom(
+            &super::image::sbom_input(&scan),
+            args.format,
+            args.output.as_deref(),
+        )?;
         return Ok(code);
     }
     let inventory = super::deps::inventory(path).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -70,7 +81,9 @@ fn has_lockfiles(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|rd| {
         rd.flatten().any(|e| {
             let p = e.path();
-            p.is_file() && shipgate_deps::parse_file(dir, &p, &shipgate_deps::WalkOptions::default()).is_some()
+            p.is_file()
+                && shipgate_deps::parse_file(dir, &p, &shipgate_deps::WalkOptions::default())
+                    .is_some()
         })
     })
 }

@@ -45,5 +45,7 @@ pub fn run(args: ScanAllArgs) -> anyhow::Result<i32> {
         &ctx.config,
         false,
     ));
+    // Kubernetes manifests: files that look like Kubernetes objects.
+    output.merge(super::policy::scan_tree(&args.path, &ctx.config));
     finish("all", &target, &args.report, ctx, output)
 }
