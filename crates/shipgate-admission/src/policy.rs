@@ -85,7 +85,7 @@ pub struct Exemptions {
 }
 
 /// The annotation that exempts one object from named rules: `<rule-id> <reason>`; several
-/// entries may be separated by `;` or newlines. An entry without a reason is not honoured.
+/// entries may be separated by `,`, `;` or newlines. An entry without a reason is not honoured.
 pub const IGNORE_ANNOTATION: &str = "shipgate.dev/ignore";
 
 /// Why a request was exempt, if it was.
@@ -111,7 +111,7 @@ pub fn exemption_reason(ex: &Exemptions, req: &AdmissionRequest) -> Option<Strin
 pub fn parse_ignore_annotation(value: &str) -> (BTreeSet<String>, Vec<String>) {
     let mut rules = BTreeSet::new();
     let mut bad = Vec::new();
-    for entry in value.split([';', '\n']).map(str::trim).filter(|e| !e.is_empty()) {
+    for entry in value.split([';', ',', '\n']).map(str::trim).filter(|e| !e.is_empty()) {
         match entry.split_once(char::is_whitespace) {
             Some((rule, reason)) if !reason.trim().is_empty() => {
                 rules.insert(rule.trim_end_matches(':').to_owned());

@@ -45,7 +45,7 @@ pub struct Gvk {
 }
 
 /// A parsed AdmissionReview v1 request.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AdmissionRequest {
     /// `request.uid`, echoed in the response.
     pub uid: String,

@@ -185,7 +185,7 @@ fn json(body: Vec<u8>) -> Response<Full<Bytes>> {
 pub async fn handle<B>(state: &Arc<AdmissionState>, req: Request<B>) -> Response<Full<Bytes>>
 where
     B: Body<Data = Bytes> + Send,
-    B::Error: std::fmt::Display,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let path = req.uri().path().to_owned();
     match (req.method(), path.as_str()) {
@@ -220,7 +220,7 @@ where
 async fn validate<B>(state: &Arc<AdmissionState>, req: Request<B>) -> Response<Full<Bytes>>
 where
     B: Body<Data = Bytes> + Send,
-    B::Error: std::fmt::Display,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let deadline = tokio::time::Instant::now() + state.budget;
     let declared = req

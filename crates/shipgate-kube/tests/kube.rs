@@ -77,17 +77,21 @@ async fn lists_all_kinds_with_pagination_and_namespace_filter() {
 #[tokio::test]
 async fn refuses_insecure_kubeconfig_and_reports_missing_file() {
     let yaml = "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user: {token: abc}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n";
-    let err = shipgate_kube::client_from_yaml(yaml).await.unwrap_err();
+    let Err(err) = shipgate_kube::client_from_yaml(yaml).await else {
+        panic!("insecure kubeconfig accepted")
+    };
     assert!(
         err.to_string().contains("insecure-skip-tls-verify"),
         "{err}"
     );
     let missing = std::path::Path::new("/nonexistent/kubeconfig");
-    let err = shipgate_kube::client(&ClientOptions {
+    let Err(err) = shipgate_kube::client(&ClientOptions {
         kubeconfig: Some(missing),
         ..Default::default()
     })
     .await
-    .unwrap_err();
+    else {
+        panic!("missing kubeconfig accepted")
+    };
     assert!(err.to_string().contains("/nonexistent/kubeconfig"), "{err}");
 }
