@@ -117,12 +117,22 @@ fn nothing_outlives_a_test_process_that_exits_without_cleanup() {
 
 #[test]
 fn nothing_outlives_a_sigkilled_test_process() {
-    let Some((mut child, pids, dir)) = run_probe("wait", "control-plane") else {
+    let Some((mut child, pids, dir)) = run_probe("wait", "etcd") else {
         return;
     };
-    assert_eq!(pids.len(), 4, "apiserver, etcd and their two watchdogs");
+    assert_eq!(pids.len(), 2, "etcd and its watchdog");
     assert!(pids.iter().all(|p| pid_alive(*p)));
     child.kill().unwrap(); // SIGKILL: no destructor, no atexit
     child.wait().unwrap();
+    assert_all_gone(&pids, &dir);
+}
+
+#[test]
+fn nothing_outlives_an_abandoned_control_plane() {
+    let Some((mut child, pids, dir)) = run_probe("exit", "control-plane") else {
+        return;
+    };
+    assert_eq!(pids.len(), 4, "apiserver, etcd and their two watchdogs");
+    child.wait().unwrap(); // the probe exits without stopping anything
     assert_all_gone(&pids, &dir);
 }

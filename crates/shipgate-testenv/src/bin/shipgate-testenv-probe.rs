@@ -20,6 +20,27 @@ fn main() {
                 std::process::exit(3);
             }
         },
+        "etcd" => {
+            let dir = match tempfile::Builder::new().prefix("shipgate-etcd-probe-").tempdir() {
+                Ok(d) => d.keep(),
+                Err(e) => {
+                    println!("ERROR {e}");
+                    std::process::exit(3);
+                }
+            };
+            match shipgate_testenv::Etcd::start(&dir) {
+                Ok(etcd) => {
+                    let p = etcd.process();
+                    let out = (p.pid().into_iter().chain(p.watchdog_pid()).collect(), dir);
+                    std::mem::forget(etcd);
+                    out
+                }
+                Err(e) => {
+                    println!("ERROR {e}");
+                    std::process::exit(3);
+                }
+            }
+        }
         _ => match shipgate_testenv::Registry::start() {
             Ok(r) => {
                 let pid = r.process().pid().into_iter().chain(r.process().watchdog_pid());
