@@ -1,0 +1,32 @@
+//! Every environment variable shipgate reads, in one place.
+
+/// Path of the configuration file (same as `--config`).
+pub const SHIPGATE_CONFIG: &str = "SHIPGATE_CONFIG";
+/// Gate threshold (same as `--fail-on`).
+pub const SHIPGATE_FAIL_ON: &str = "SHIPGATE_FAIL_ON";
+/// Output format (same as `--format`).
+pub const SHIPGATE_FORMAT: &str = "SHIPGATE_FORMAT";
+/// Where caches and the vulnerability database live (default: the platform cache dir + `/shipgate`).
+pub const SHIPGATE_CACHE_DIR: &str = "SHIPGATE_CACHE_DIR";
+/// Any value disables colours (<https://no-color.org>).
+pub const NO_COLOR: &str = "NO_COLOR";
+
+/// The cache directory: `$SHIPGATE_CACHE_DIR`, else `$XDG_CACHE_HOME/shipgate`, else
+/// `$HOME/.cache/shipgate` (`$HOME/Library/Caches/shipgate` on macOS).
+pub fn cache_dir() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    if let Some(d) = std::env::var_os(SHIPGATE_CACHE_DIR).filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("shipgate");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    if cfg!(target_os = "macos") {
+        home.join("Library/Caches/shipgate")
+    } else {
+        home.join(".cache/shipgate")
+    }
+}
