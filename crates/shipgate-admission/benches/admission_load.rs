@@ -9,7 +9,7 @@
 //! hide queueing: no coordinated omission) to the full response. The server runs in this
 //! process on its own 2-thread runtime; the client on another. Peak RSS (VmHWM) therefore
 //! covers both and is an upper bound for the server.
-#![allow(clippy::print_stdout, clippy::print_stderr, missing_docs)]
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, missing_docs)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -31,41 +31,59 @@ fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 fn args_all(name: &str) -> Vec<String> {
     let args: Vec<String> = std::env::args().collect();
-    args.windows(2).filter(|w| w[0] == name).map(|w| w[1].clone()).collect()
+    args.windows(2)
+        .filter(|w| w[0] == name)
+        .map(|w| w[1].clone())
+        .collect()
 }
 
 fn bodies() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for i in 0..50 {
         let privileged = i % 10 == 0;
-        let image = if i % 7 == 0 { "nginx:latest".to_string() } else { format!("registry.example/team/app-{i}:1.{i}.0") };
+        let image = if i % 7 == 0 {
+            "nginx:latest".to_string()
+        } else {
+            format!("registry.example/team/app-{i}:1.{i}.0")
+        };
         let mut deploy = json!({"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": format!("app-{i}"), "namespace": "prod",
-                "labels": {"app.kubernetes.io/name": format!("app-{i}"), "team": "payments", "tier": "backend"},
-                "annotations": {"deployment.kubernetes.io/revision": "3", "owner": "payments@example.com"}},
-            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": format!("app-{i}")}},
-                "template": {"metadata": {"labels": {"app": format!("app-{i}"), "team": "payments"}},
-                    "spec": {"serviceAccountName": "app",
-                        "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
-                        "containers": [
-                            {"name": "app", "image": image,
-                             "ports": [{"containerPort": 8080}],
-                             "env": (0..12).map(|e| json!({"name": format!("VAR_{e}"), "value": format!("value-{e}")})).collect::<Vec<_>>(),
-                             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}},
-                             "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}},
-                             "livenessProbe": {"httpGet": {"path": "/live", "port": 8080}},
-                             "securityContext": {"privileged": privileged, "allowPrivilegeEscalation": false,
-                                 "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]}}},
-                            {"name": "proxy", "image": "registry.example/envoy:1.31.2",
-                             "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
-                             "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}
-                        ]}}}});
+        "metadata": {"name": format!("app-{i}"), "namespace": "prod",
+            "labels": {"app.kubernetes.io/name": format!("app-{i}"), "team": "payments", "tier": "backend"},
+            "annotations": {"deployment.kubernetes.io/revision": "3", "owner": "payments@example.com"}},
+        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": format!("app-{i}")}},
+            "template": {"metadata": {"labels": {"app": format!("app-{i}"), "team": "payments"}},
+                "spec": {"serviceAccountName": "app",
+                    "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [
+                        {"name": "app", "image": image,
+                         "ports": [{"containerPort": 8080}],
+                         "env": (0..12).map(|e| json!({"name": format!("VAR_{e}"), "value": format!("value-{e}")})).collect::<Vec<_>>(),
+                         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}},
+                         "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}},
+                         "livenessProbe": {"httpGet": {"path": "/live", "port": 8080}},
+                         "securityContext": {"privileged": privileged, "allowPrivilegeEscalation": false,
+                             "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]}}},
+                        {"name": "proxy", "image": "registry.example/envoy:1.31.2",
+                         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
+                         "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}
+                    ]}}}});
         if i % 3 == 0 {
-            deploy["metadata"]["labels"].as_object_mut().unwrap().remove("team");
+            deploy["metadata"]["labels"]
+                .as_object_mut()
+                .unwrap()
+                .remove("team");
         }
         out.push(common::review(&deploy, "prod", false));
         if i % 5 == 0 {
-            out.push(common::review(&common::pod(&format!("pod-{i}"), &format!("registry.example/x:{i}"), privileged), "prod", false));
+            out.push(common::review(
+                &common::pod(
+                    &format!("pod-{i}"),
+                    &format!("registry.example/x:{i}"),
+                    privileged,
+                ),
+                "prod",
+                false,
+            ));
         }
     }
     out
@@ -74,7 +92,11 @@ fn bodies() -> Vec<Vec<u8>> {
 fn vm_hwm_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_owned)
+        })
         .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         .unwrap_or(0)
 }
@@ -83,7 +105,11 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
     }
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
     let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[idx]
 }
@@ -105,7 +131,11 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let mut cfg = ServerConfig::new("127.0.0.1:0".parse().expect("addr"), tls.cert.clone(), tls.key.clone());
+    let mut cfg = ServerConfig::new(
+        "127.0.0.1:0".parse().expect("addr"),
+        tls.cert.clone(),
+        tls.key.clone(),
+    );
     cfg.max_concurrent_evaluations = 4;
     let (server, rules) = server_rt.block_on(async {
         let s = Server::bind(cfg, loader).await.expect("bind");
@@ -115,7 +145,11 @@ fn main() {
     let addr = server.local_addr().expect("addr");
     let state = server.state();
     server_rt.spawn(server.run(std::future::pending()));
-    let rules_line = rules.lines().find(|l| l.starts_with("shipgate_admission_rules_loaded")).unwrap_or("").to_owned();
+    let rules_line = rules
+        .lines()
+        .find(|l| l.starts_with("shipgate_admission_rules_loaded"))
+        .unwrap_or("")
+        .to_owned();
 
     let client_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -128,7 +162,13 @@ fn main() {
     let (latencies, errors, wall) = client_rt.block_on(async move {
         let (tx, rx) = async_channel();
         for _ in 0..connections {
-            tx.send(common::connect(addr, client_tls.clone()).await.expect("connect")).await.expect("pool");
+            tx.send(
+                common::connect(addr, client_tls.clone())
+                    .await
+                    .expect("connect"),
+            )
+            .await
+            .expect("pool");
         }
         // Warm-up: one request per body.
         for b in bodies.iter() {
@@ -150,7 +190,10 @@ fn main() {
                 let (status, resp) = c.request("POST", "/validate", body).await;
                 let _ = tx.send(c).await;
                 let ok = status == 200 && resp.contains("\"allowed\"");
-                (u64::try_from(due.elapsed().as_micros()).unwrap_or(u64::MAX), ok)
+                (
+                    u64::try_from(due.elapsed().as_micros()).unwrap_or(u64::MAX),
+                    ok,
+                )
             }));
         }
         let mut lat = Vec::with_capacity(handles.len());
@@ -171,7 +214,10 @@ fn main() {
     let mean = sorted.iter().sum::<u64>() as f64 / n.max(1) as f64;
     #[allow(clippy::cast_precision_loss)]
     let achieved = n as f64 / wall.as_secs_f64();
-    println!("admission load: {n} requests, target {rate}/s, achieved {achieved:.0}/s over {:.1}s, {connections} TLS connections, avg body {avg_body} B", wall.as_secs_f64());
+    println!(
+        "admission load: {n} requests, target {rate}/s, achieved {achieved:.0}/s over {:.1}s, {connections} TLS connections, avg body {avg_body} B",
+        wall.as_secs_f64()
+    );
     println!("  {rules_line}");
     println!(
         "  latency (scheduled send -> response): mean {:.2} ms  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms",
@@ -182,9 +228,15 @@ fn main() {
         percentile(&sorted, 0.999) as f64 / 1000.0,
         sorted.last().copied().unwrap_or(0) as f64 / 1000.0
     );
-    println!("  errors: {errors}   peak RSS (server + load generator): {:.1} MiB", vm_hwm_kib() as f64 / 1024.0);
+    println!(
+        "  errors: {errors}   peak RSS (server + load generator): {:.1} MiB",
+        vm_hwm_kib() as f64 / 1024.0
+    );
     let m = state.metrics.render();
-    for l in m.lines().filter(|l| l.starts_with("shipgate_admission_requests_total")) {
+    for l in m
+        .lines()
+        .filter(|l| l.starts_with("shipgate_admission_requests_total"))
+    {
         println!("  {l}");
     }
 }
@@ -213,7 +265,10 @@ impl PoolRx {
 
 fn make_loader(dir: &std::path::Path, _policy_dirs: &[String]) -> Arc<dyn PolicyLoader> {
     let rules = dir.join("rules.json");
-    std::fs::write(&rules, json!({"privileged": "deny", "latest-tag": "deny", "team-label": "warn"}).to_string())
-        .expect("write rules");
+    std::fs::write(
+        &rules,
+        json!({"privileged": "deny", "latest-tag": "deny", "team-label": "warn"}).to_string(),
+    )
+    .expect("write rules");
     Arc::new(common::FileRulesLoader(rules))
 }

@@ -50,7 +50,10 @@ pub fn object_ref(req: &AdmissionRequest) -> String {
     if req.namespace.is_empty() {
         format!("{api_version} {} {}", req.kind.kind, req.name)
     } else {
-        format!("{api_version} {} {}/{}", req.kind.kind, req.namespace, req.name)
+        format!(
+            "{api_version} {} {}/{}",
+            req.kind.kind, req.namespace, req.name
+        )
     }
 }
 
@@ -104,53 +107,6 @@ impl AuditOutcome {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::policy::{EvalError, Violation};
-    use serde_json::json;
-
-    struct NoTeamLabel;
-    impl Evaluator for NoTeamLabel {
-        fn evaluate(&self, req: &AdmissionRequest) -> Result<Vec<Violation>, EvalError> {
-            if req.name == "broken" {
-                return Err(EvalError("boom".into()));
-            }
-            let has = req.object().and_then(|o| o.pointer("/metadata/labels/team")).is_some();
-            Ok(if has { vec![] } else {
-                vec![Violation { rule_id: "team-label".into(), message: "label team is missing".into(), enforcement: Enforcement::Warn }]
-            })
-        }
-        fn rule_count(&self) -> usize { 1 }
-    }
-
-    #[test]
-    fn audit_objects_to_findings() {
-        let objects = vec![
-            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "n"}}),
-            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ok", "namespace": "n", "labels": {"team": "x"}}}),
-            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "sys", "namespace": "kube-system"}}),
-            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ign", "namespace": "n",
-                "annotations": {"shipgate.dev/ignore": "team-label shared config"}}}),
-            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"}}),
-            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "broken", "namespace": "n"}}),
-        ];
-        let ex = Exemptions { namespaces: ["kube-system".to_string()].into(), ..Default::default() };
-        let out = audit_objects(objects, &NoTeamLabel, &ex);
-        assert_eq!(out.objects_evaluated, 5);
-        let objs: Vec<&str> = out.violations.iter().map(|v| v.object.as_str()).collect();
-        assert_eq!(objs, ["rbac.authorization.k8s.io/v1 ClusterRole r", "v1 ConfigMap n/a"]);
-        assert_eq!(out.errors.len(), 1);
-        let scan = out.into_scan_output();
-        assert_eq!(scan.findings.len(), 2);
-        assert_eq!(scan.findings[1].location.object.as_deref(), Some("v1 ConfigMap n/a"));
-        assert_eq!(scan.findings[1].severity, shipgate_report::Severity::Medium);
-        assert_eq!(scan.findings[1].scanner, "config");
-        assert_eq!(scan.errors.len(), 1);
-        assert!(scan.errors[0].message.contains("v1 ConfigMap n/broken: boom"));
-    }
-}
-
 /// Evaluates already-listed objects (the part of the audit that needs no cluster).
 pub fn audit_objects(
     objects: impl IntoIterator<Item = serde_json::Value>,
@@ -172,17 +128,20 @@ pub fn audit_objects(
             Ok(v) => {
                 let decision = decide(&req, v);
                 let obj = object_ref(&req);
-                out.violations.extend(decision.violations.into_iter().map(|v| AuditViolation {
-                    object: obj.clone(),
-                    rule_id: v.rule_id,
-                    message: v.message,
-                    enforcement: v.enforcement,
-                }));
+                out.violations
+                    .extend(decision.violations.into_iter().map(|v| AuditViolation {
+                        object: obj.clone(),
+                        rule_id: v.rule_id,
+                        message: v.message,
+                        enforcement: v.enforcement,
+                    }));
             }
             Err(e) => out.errors.push(format!("{}: {e}", object_ref(&req))),
         }
     }
-    out.violations.sort_by(|a, b| (&a.object, &a.rule_id, &a.message).cmp(&(&b.object, &b.rule_id, &b.message)));
+    out.violations.sort_by(|a, b| {
+        (&a.object, &a.rule_id, &a.message).cmp(&(&b.object, &b.rule_id, &b.message))
+    });
     out
 }
 
@@ -205,4 +164,78 @@ pub async fn audit(
             .map(|f| format!("listing {}: {}", f.resource, f.error)),
     );
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{EvalError, Violation};
+    use serde_json::json;
+
+    struct NoTeamLabel;
+    impl Evaluator for NoTeamLabel {
+        fn evaluate(&self, req: &AdmissionRequest) -> Result<Vec<Violation>, EvalError> {
+            if req.name == "broken" {
+                return Err(EvalError("boom".into()));
+            }
+            let has = req
+                .object()
+                .and_then(|o| o.pointer("/metadata/labels/team"))
+                .is_some();
+            Ok(if has {
+                vec![]
+            } else {
+                vec![Violation {
+                    rule_id: "team-label".into(),
+                    message: "label team is missing".into(),
+                    enforcement: Enforcement::Warn,
+                }]
+            })
+        }
+        fn rule_count(&self) -> usize {
+            1
+        }
+    }
+
+    #[test]
+    fn audit_objects_to_findings() {
+        let objects = vec![
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "n"}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ok", "namespace": "n", "labels": {"team": "x"}}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "sys", "namespace": "kube-system"}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ign", "namespace": "n",
+                "annotations": {"shipgate.dev/ignore": "team-label shared config"}}}),
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "broken", "namespace": "n"}}),
+        ];
+        let ex = Exemptions {
+            namespaces: ["kube-system".to_string()].into(),
+            ..Default::default()
+        };
+        let out = audit_objects(objects, &NoTeamLabel, &ex);
+        assert_eq!(out.objects_evaluated, 5);
+        let objs: Vec<&str> = out.violations.iter().map(|v| v.object.as_str()).collect();
+        assert_eq!(
+            objs,
+            [
+                "rbac.authorization.k8s.io/v1 ClusterRole r",
+                "v1 ConfigMap n/a"
+            ]
+        );
+        assert_eq!(out.errors.len(), 1);
+        let scan = out.into_scan_output();
+        assert_eq!(scan.findings.len(), 2);
+        assert_eq!(
+            scan.findings[1].location.object.as_deref(),
+            Some("v1 ConfigMap n/a")
+        );
+        assert_eq!(scan.findings[1].severity, shipgate_report::Severity::Medium);
+        assert_eq!(scan.findings[1].scanner, "config");
+        assert_eq!(scan.errors.len(), 1);
+        assert!(
+            scan.errors[0]
+                .message
+                .contains("v1 ConfigMap n/broken: boom")
+        );
+    }
 }

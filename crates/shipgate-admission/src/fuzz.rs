@@ -55,7 +55,21 @@ mod tests {
     #[test]
     fn fuzz_target_survives_mutated_inputs() {
         let mut rng = XorShift(0x5eed_1234_abcd_ef01);
-        let dict: &[&[u8]] = &[b"{", b"}", b"[", b"]", b"\"", b":", b",", b"null", b"\\u0000", b"\xff", b"1e999", b"\"uid\"", b"\"request\""];
+        let dict: &[&[u8]] = &[
+            b"{",
+            b"}",
+            b"[",
+            b"]",
+            b"\"",
+            b":",
+            b",",
+            b"null",
+            b"\\u0000",
+            b"\xff",
+            b"1e999",
+            b"\"uid\"",
+            b"\"request\"",
+        ];
         for i in 0..5000 {
             let mut data = SEEDS[i % SEEDS.len()].as_bytes().to_vec();
             for _ in 0..=rng.below(4) {

@@ -23,9 +23,11 @@ pub mod policy;
 pub mod review;
 pub mod server;
 
-pub use policy::{Enforcement, EvalError, Evaluator, Exemptions, PolicyLoadError, PolicyLoader, Violation};
-pub use review::AdmissionRequest;
 pub use fuzz::fuzz_admission_review;
+pub use policy::{
+    Enforcement, EvalError, Evaluator, Exemptions, PolicyLoadError, PolicyLoader, Violation,
+};
+pub use review::AdmissionRequest;
 pub use server::{FailureMode, Server, ServerConfig};
 
 /// Errors of the admission crate.

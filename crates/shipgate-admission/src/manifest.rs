@@ -64,7 +64,9 @@ impl ManifestOptions {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ManifestError {
     /// See message.
-    #[error("webhook name {0:?} must be a DNS name with at least three dot-separated segments (e.g. validate.shipgate.dev)")]
+    #[error(
+        "webhook name {0:?} must be a DNS name with at least three dot-separated segments (e.g. validate.shipgate.dev)"
+    )]
     WebhookName(String),
     /// See message.
     #[error("timeoutSeconds must be between 1 and 30, got {0}")]
@@ -73,7 +75,9 @@ pub enum ManifestError {
     #[error("failurePolicy must be Fail or Ignore, got {0:?}")]
     FailurePolicy(String),
     /// See message.
-    #[error("webhook url must start with https:// and carry no user info, query or fragment: {0:?}")]
+    #[error(
+        "webhook url must start with https:// and carry no user info, query or fragment: {0:?}"
+    )]
     Url(String),
     /// See message.
     #[error("the CA bundle contains no PEM CERTIFICATE block")]
@@ -156,7 +160,12 @@ pub fn webhook_configuration(o: &ManifestOptions) -> Result<Value, ManifestError
     }))
 }
 
-fn in_cluster_objects(o: &ManifestOptions, image: &str, tls_secret: &str, policies: &str) -> Vec<Value> {
+fn in_cluster_objects(
+    o: &ManifestOptions,
+    image: &str,
+    tls_secret: &str,
+    policies: &str,
+) -> Vec<Value> {
     let app = json!({"app.kubernetes.io/name": o.name});
     let mut exempt = o.exempt_namespaces.clone();
     if !exempt.contains(&o.namespace) {
@@ -193,44 +202,44 @@ fn in_cluster_objects(o: &ManifestOptions, image: &str, tls_secret: &str, polici
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
             "subjects": [{"kind": "ServiceAccount", "name": o.name, "namespace": o.namespace}]}),
         json!({"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": o.name, "namespace": o.namespace, "labels": app},
-            "spec": {
-                "replicas": 2,
-                "selector": {"matchLabels": app},
-                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-                "template": {
-                    "metadata": {"labels": app},
-                    "spec": {
-                        "serviceAccountName": o.name,
-                        "terminationGracePeriodSeconds": 30,
-                        "priorityClassName": "system-cluster-critical",
-                        "securityContext": {"runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
-                            "seccompProfile": {"type": "RuntimeDefault"}},
-                        "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
-                            "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": app}}],
-                        "containers": [{
-                            "name": "webhook",
-                            "image": image,
-                            "args": args,
-                            "ports": [{"name": "https", "containerPort": 8443}],
-                            "readinessProbe": probe("/readyz"),
-                            "livenessProbe": probe("/healthz"),
-                            "resources": {"requests": {"cpu": "100m", "memory": "64Mi"},
-                                          "limits": {"memory": "256Mi"}},
-                            "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
-                                "capabilities": {"drop": ["ALL"]}},
-                            "volumeMounts": [
-                                {"name": "tls", "mountPath": "/tls", "readOnly": true},
-                                {"name": "policies", "mountPath": "/policies", "readOnly": true}
-                            ]
-                        }],
-                        "volumes": [
-                            {"name": "tls", "secret": {"secretName": tls_secret}},
-                            {"name": "policies", "configMap": {"name": policies}}
+        "metadata": {"name": o.name, "namespace": o.namespace, "labels": app},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": app},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {
+                "metadata": {"labels": app},
+                "spec": {
+                    "serviceAccountName": o.name,
+                    "terminationGracePeriodSeconds": 30,
+                    "priorityClassName": "system-cluster-critical",
+                    "securityContext": {"runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
+                        "seccompProfile": {"type": "RuntimeDefault"}},
+                    "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                        "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": app}}],
+                    "containers": [{
+                        "name": "webhook",
+                        "image": image,
+                        "args": args,
+                        "ports": [{"name": "https", "containerPort": 8443}],
+                        "readinessProbe": probe("/readyz"),
+                        "livenessProbe": probe("/healthz"),
+                        "resources": {"requests": {"cpu": "100m", "memory": "64Mi"},
+                                      "limits": {"memory": "256Mi"}},
+                        "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
+                            "capabilities": {"drop": ["ALL"]}},
+                        "volumeMounts": [
+                            {"name": "tls", "mountPath": "/tls", "readOnly": true},
+                            {"name": "policies", "mountPath": "/policies", "readOnly": true}
                         ]
-                    }
+                    }],
+                    "volumes": [
+                        {"name": "tls", "secret": {"secretName": tls_secret}},
+                        {"name": "policies", "configMap": {"name": policies}}
+                    ]
                 }
-            }}),
+            }
+        }}),
         json!({"apiVersion": "v1", "kind": "Service",
             "metadata": {"name": o.name, "namespace": o.namespace, "labels": app},
             "spec": {"selector": app, "ports": [{"name": "https", "port": 443, "targetPort": 8443}]}}),
@@ -264,8 +273,7 @@ pub fn render(o: &ManifestOptions) -> Result<String, ManifestError> {
 
 fn plain_key(k: &str) -> bool {
     !k.is_empty()
-        && k
-            .chars()
+        && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '-' | '_'))
 }
 
@@ -276,7 +284,11 @@ fn scalar(v: &Value) -> String {
 }
 
 fn key(k: &str) -> String {
-    if plain_key(k) { k.to_owned() } else { scalar(&Value::String(k.to_owned())) }
+    if plain_key(k) {
+        k.to_owned()
+    } else {
+        scalar(&Value::String(k.to_owned()))
+    }
 }
 
 /// A minimal block-style YAML writer for JSON values.
@@ -330,7 +342,10 @@ mod tests {
 
     #[test]
     fn url_mode_round_trips_as_yaml() {
-        let o = ManifestOptions::new(PEM, ClientMode::Url("https://127.0.0.1:8443/validate".into()));
+        let o = ManifestOptions::new(
+            PEM,
+            ClientMode::Url("https://127.0.0.1:8443/validate".into()),
+        );
         let yaml = render(&o).unwrap();
         let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).unwrap();
         assert_eq!(docs.len(), 1);
@@ -342,7 +357,10 @@ mod tests {
             .unwrap();
         assert_eq!(ca, PEM.as_bytes());
         let exempt = &wh["namespaceSelector"]["matchExpressions"][0]["values"];
-        assert_eq!(exempt, &json!(["kube-node-lease", "kube-system", "shipgate-system"]));
+        assert_eq!(
+            exempt,
+            &json!(["kube-node-lease", "kube-system", "shipgate-system"])
+        );
     }
 
     #[test]
@@ -359,12 +377,25 @@ mod tests {
         let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
         assert_eq!(
             kinds,
-            ["Namespace", "ServiceAccount", "ClusterRoleBinding", "Deployment", "Service",
-             "PodDisruptionBudget", "ValidatingWebhookConfiguration"]
+            [
+                "Namespace",
+                "ServiceAccount",
+                "ClusterRoleBinding",
+                "Deployment",
+                "Service",
+                "PodDisruptionBudget",
+                "ValidatingWebhookConfiguration"
+            ]
         );
         assert_eq!(docs[3]["spec"]["replicas"], 2);
-        assert_eq!(docs[6]["webhooks"][0]["clientConfig"]["service"]["namespace"], "shipgate-system");
-        assert_eq!(docs[0]["metadata"]["labels"][NAMESPACE_OPT_OUT_LABEL], "disabled");
+        assert_eq!(
+            docs[6]["webhooks"][0]["clientConfig"]["service"]["namespace"],
+            "shipgate-system"
+        );
+        assert_eq!(
+            docs[0]["metadata"]["labels"][NAMESPACE_OPT_OUT_LABEL],
+            "disabled"
+        );
     }
 
     #[test]

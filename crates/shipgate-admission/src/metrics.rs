@@ -65,11 +65,23 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("shipgate_admission");
         let requests = Family::<RequestLabels, Counter>::default();
-        registry.register("requests", "AdmissionReview requests by decision", requests.clone());
+        registry.register(
+            "requests",
+            "AdmissionReview requests by decision",
+            requests.clone(),
+        );
         let violations = Family::<ViolationLabels, Counter>::default();
-        registry.register("violations", "Violated rules by enforcement action", violations.clone());
+        registry.register(
+            "violations",
+            "Violated rules by enforcement action",
+            violations.clone(),
+        );
         let bad_requests = Family::<BadRequestLabels, Counter>::default();
-        registry.register("bad_requests", "HTTP requests rejected before evaluation", bad_requests.clone());
+        registry.register(
+            "bad_requests",
+            "HTTP requests rejected before evaluation",
+            bad_requests.clone(),
+        );
         // 100 us .. ~3.3 s
         let latency = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
             0.0001, 2.0, 16,
@@ -80,13 +92,29 @@ impl Metrics {
             latency.clone(),
         );
         let policy_load_errors = Counter::default();
-        registry.register("policy_load_errors", "Policy load or reload failures", policy_load_errors.clone());
+        registry.register(
+            "policy_load_errors",
+            "Policy load or reload failures",
+            policy_load_errors.clone(),
+        );
         let policy_loads = Counter::default();
-        registry.register("policy_loads", "Successful policy loads", policy_loads.clone());
+        registry.register(
+            "policy_loads",
+            "Successful policy loads",
+            policy_loads.clone(),
+        );
         let rules_loaded = Gauge::default();
-        registry.register("rules_loaded", "Rules and constraints currently loaded", rules_loaded.clone());
+        registry.register(
+            "rules_loaded",
+            "Rules and constraints currently loaded",
+            rules_loaded.clone(),
+        );
         let cert_reload_errors = Counter::default();
-        registry.register("cert_reload_errors", "TLS certificate reload failures", cert_reload_errors.clone());
+        registry.register(
+            "cert_reload_errors",
+            "TLS certificate reload failures",
+            cert_reload_errors.clone(),
+        );
         Self {
             registry,
             requests,

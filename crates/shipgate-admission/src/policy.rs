@@ -94,7 +94,9 @@ pub fn exemption_reason(ex: &Exemptions, req: &AdmissionRequest) -> Option<Strin
         return Some(format!("namespace {} is exempt", req.namespace));
     }
     // A Namespace object itself is exempt if it is one of the exempt namespaces.
-    if req.kind.kind == "Namespace" && req.kind.group.is_empty() && ex.namespaces.contains(&req.name)
+    if req.kind.kind == "Namespace"
+        && req.kind.group.is_empty()
+        && ex.namespaces.contains(&req.name)
     {
         return Some(format!("namespace {} is exempt", req.name));
     }
@@ -111,7 +113,11 @@ pub fn exemption_reason(ex: &Exemptions, req: &AdmissionRequest) -> Option<Strin
 pub fn parse_ignore_annotation(value: &str) -> (BTreeSet<String>, Vec<String>) {
     let mut rules = BTreeSet::new();
     let mut bad = Vec::new();
-    for entry in value.split([';', ',', '\n']).map(str::trim).filter(|e| !e.is_empty()) {
+    for entry in value
+        .split([';', ',', '\n'])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
         match entry.split_once(char::is_whitespace) {
             Some((rule, reason)) if !reason.trim().is_empty() => {
                 rules.insert(rule.trim_end_matches(':').to_owned());
@@ -201,12 +207,20 @@ mod tests {
     fn deny_lists_every_rule_and_warn_admits() {
         let d = decide(
             &req(json!({})),
-            vec![v("b", Enforcement::Deny), v("a", Enforcement::Deny), v("w", Enforcement::Warn), v("d", Enforcement::DryRun)],
+            vec![
+                v("b", Enforcement::Deny),
+                v("a", Enforcement::Deny),
+                v("w", Enforcement::Warn),
+                v("d", Enforcement::DryRun),
+            ],
         );
         assert!(!d.allowed);
         assert_eq!(d.message.as_deref(), Some("[a] a violated\n[b] b violated"));
         assert_eq!(d.warnings, ["[w] w violated"]);
-        let d = decide(&req(json!({})), vec![v("w", Enforcement::Warn), v("d", Enforcement::DryRun)]);
+        let d = decide(
+            &req(json!({})),
+            vec![v("w", Enforcement::Warn), v("d", Enforcement::DryRun)],
+        );
         assert!(d.allowed);
         assert_eq!(d.message, None);
         assert_eq!(d.violations.len(), 2);

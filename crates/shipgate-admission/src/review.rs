@@ -144,7 +144,9 @@ impl AdmissionRequest {
 }
 
 fn str_field<'a>(m: &'a Map<String, Value>, k: &'static str) -> Result<&'a str, ReviewError> {
-    m.get(k).and_then(Value::as_str).ok_or(ReviewError::Field(k))
+    m.get(k)
+        .and_then(Value::as_str)
+        .ok_or(ReviewError::Field(k))
 }
 
 fn opt_str(m: &Map<String, Value>, k: &str) -> String {
@@ -217,7 +219,12 @@ pub fn parse_review(body: &[u8]) -> Result<AdmissionRequest, ReviewError> {
 ///
 /// A denial carries HTTP-style code 403 and `message`; `warnings` are shown by kubectl and
 /// client-go to the user whether or not the request is allowed.
-pub fn response_body(uid: &str, allowed: bool, message: Option<&str>, warnings: &[String]) -> Vec<u8> {
+pub fn response_body(
+    uid: &str,
+    allowed: bool,
+    message: Option<&str>,
+    warnings: &[String],
+) -> Vec<u8> {
     let mut response = json!({ "uid": uid, "allowed": allowed });
     if let Some(msg) = message {
         response["status"] = if allowed {
@@ -256,7 +263,10 @@ mod tests {
     use super::*;
 
     fn review(req: Value) -> Vec<u8> {
-        serde_json::to_vec(&json!({"apiVersion": ADMISSION_REVIEW_V1, "kind": "AdmissionReview", "request": req})).unwrap()
+        serde_json::to_vec(
+            &json!({"apiVersion": ADMISSION_REVIEW_V1, "kind": "AdmissionReview", "request": req}),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -278,7 +288,10 @@ mod tests {
 
     #[test]
     fn rejects_bad_reviews_with_reasons() {
-        assert!(matches!(parse_review(b"{not json"), Err(ReviewError::Json(_))));
+        assert!(matches!(
+            parse_review(b"{not json"),
+            Err(ReviewError::Json(_))
+        ));
         assert_eq!(
             parse_review(br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#),
             Err(ReviewError::NoRequest)
@@ -292,14 +305,17 @@ mod tests {
             Err(ReviewError::Field("uid"))
         );
         assert_eq!(
-            parse_review(&review(json!({"uid": "x", "operation": "CREATE", "kind": {}}))),
+            parse_review(&review(
+                json!({"uid": "x", "operation": "CREATE", "kind": {}})
+            )),
             Err(ReviewError::Field("kind"))
         );
     }
 
     #[test]
     fn response_shapes() {
-        let deny: Value = serde_json::from_slice(&response_body("u", false, Some("no"), &[])).unwrap();
+        let deny: Value =
+            serde_json::from_slice(&response_body("u", false, Some("no"), &[])).unwrap();
         assert_eq!(deny["response"]["allowed"], false);
         assert_eq!(deny["response"]["status"]["code"], 403);
         assert_eq!(deny["response"]["uid"], "u");
@@ -311,8 +327,17 @@ mod tests {
 
     #[test]
     fn audit_request_from_object() {
-        let r = AdmissionRequest::for_audit(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "n"}}));
-        assert_eq!(r.kind, Gvk { group: "apps".into(), version: "v1".into(), kind: "Deployment".into() });
+        let r = AdmissionRequest::for_audit(
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "n"}}),
+        );
+        assert_eq!(
+            r.kind,
+            Gvk {
+                group: "apps".into(),
+                version: "v1".into(),
+                kind: "Deployment".into()
+            }
+        );
         assert_eq!((r.name.as_str(), r.namespace.as_str()), ("d", "n"));
         assert_eq!(r.raw["object"]["kind"], "Deployment");
     }

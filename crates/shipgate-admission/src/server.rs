@@ -245,7 +245,9 @@ where
             );
         }
         Ok(Err(e)) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 state.metrics.bad_request("too_large");
                 return text(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -253,7 +255,10 @@ where
                 );
             }
             state.metrics.bad_request("body_error");
-            return text(StatusCode::BAD_REQUEST, format!("reading request body: {e}"));
+            return text(
+                StatusCode::BAD_REQUEST,
+                format!("reading request body: {e}"),
+            );
         }
         Ok(Ok(b)) => b.to_bytes(),
     };
@@ -270,7 +275,10 @@ where
         }
     };
     let out = review(state, request, deadline).await;
-    state.metrics.latency.observe(started.elapsed().as_secs_f64());
+    state
+        .metrics
+        .latency
+        .observe(started.elapsed().as_secs_f64());
     json(out)
 }
 
@@ -288,12 +296,18 @@ async fn review(
     let Some(loaded) = state.policies.load_full() else {
         return failure(state, &uid, dry_run, "no policies loaded");
     };
-    let permit = match tokio::time::timeout_at(deadline, state.eval_slots.clone().acquire_owned())
-        .await
-    {
-        Ok(Ok(p)) => p,
-        _ => return failure(state, &uid, dry_run, "no evaluation slot within the time budget"),
-    };
+    let permit =
+        match tokio::time::timeout_at(deadline, state.eval_slots.clone().acquire_owned()).await {
+            Ok(Ok(p)) => p,
+            _ => {
+                return failure(
+                    state,
+                    &uid,
+                    dry_run,
+                    "no evaluation slot within the time budget",
+                );
+            }
+        };
     let evaluator = loaded.evaluator.clone();
     let task = tokio::task::spawn_blocking(move || {
         let _permit = permit;
@@ -301,12 +315,29 @@ async fn review(
         (request, violations)
     });
     let (request, violations) = match tokio::time::timeout_at(deadline, task).await {
-        Err(_) => return failure(state, &uid, dry_run, "policy evaluation exceeded the time budget"),
+        Err(_) => {
+            return failure(
+                state,
+                &uid,
+                dry_run,
+                "policy evaluation exceeded the time budget",
+            );
+        }
         Ok(Err(join)) => {
-            return failure(state, &uid, dry_run, &format!("policy evaluation panicked: {join}"));
+            return failure(
+                state,
+                &uid,
+                dry_run,
+                &format!("policy evaluation panicked: {join}"),
+            );
         }
         Ok(Ok((_, Err(e)))) => {
-            return failure(state, &uid, dry_run, &format!("policy evaluation failed: {e}"));
+            return failure(
+                state,
+                &uid,
+                dry_run,
+                &format!("policy evaluation failed: {e}"),
+            );
         }
         Ok(Ok((request, Ok(v)))) => (request, v),
     };
@@ -394,7 +425,10 @@ pub fn load_certified_key(cert: &Path, key: &Path) -> Result<CertifiedKey, Admis
     })?;
     CertifiedKey::from_der(chain, private, &provider()).map_err(|e| AdmissionError::Tls {
         path: key.display().to_string(),
-        message: format!("key does not match {} or is unsupported: {e}", cert.display()),
+        message: format!(
+            "key does not match {} or is unsupported: {e}",
+            cert.display()
+        ),
     })
 }
 
@@ -498,10 +532,12 @@ impl Server {
 
     /// The bound address (useful with port 0).
     pub fn local_addr(&self) -> Result<SocketAddr, AdmissionError> {
-        self.listener.local_addr().map_err(|source| AdmissionError::Bind {
-            addr: self.config.listen,
-            source,
-        })
+        self.listener
+            .local_addr()
+            .map_err(|source| AdmissionError::Bind {
+                addr: self.config.listen,
+                source,
+            })
     }
 
     /// The shared state (metrics, readiness).

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::discovery::{verbs, ApiCapabilities, ApiResource, Discovery, Scope};
+use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope, verbs};
 
 /// Errors from the Kubernetes helpers.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +34,9 @@ pub enum KubeError {
     #[error("no Kubernetes configuration found (set KUBECONFIG or pass --kubeconfig): {0}")]
     Infer(#[source] kube::config::InferConfigError),
     /// The kubeconfig disables TLS verification.
-    #[error("kubeconfig cluster {0:?} sets insecure-skip-tls-verify; refusing (TLS must be verified)")]
+    #[error(
+        "kubeconfig cluster {0:?} sets insecure-skip-tls-verify; refusing (TLS must be verified)"
+    )]
     InsecureTls(String),
     /// The client could not be built or a request failed.
     #[error("{what}: {source}")]

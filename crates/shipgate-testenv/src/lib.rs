@@ -162,8 +162,7 @@ impl Etcd {
                 .arg(format!("--initial-cluster=test={peer_url}"))
                 .arg("--unsafe-no-fsync=true")
                 .arg("--log-level=warn");
-            let mut process =
-                ManagedProcess::spawn("etcd", cmd, &dir.join("etcd.log"), Some(dir))?;
+            let mut process = ManagedProcess::spawn("etcd", cmd, &dir.join("etcd.log"), Some(dir))?;
             match wait_until(&mut process, "etcd", start_timeout(), || {
                 process::http_get_status(port, "/health") == Some(200)
             }) {
@@ -267,8 +266,14 @@ impl ControlPlane {
                 .arg("--bind-address=127.0.0.1")
                 .arg("--advertise-address=127.0.0.1")
                 .arg(format!("--secure-port={port}"))
-                .arg(format!("--cert-dir={}", d.join("apiserver-certs").display()))
-                .arg(format!("--tls-cert-file={}", d.join("apiserver.crt").display()))
+                .arg(format!(
+                    "--cert-dir={}",
+                    d.join("apiserver-certs").display()
+                ))
+                .arg(format!(
+                    "--tls-cert-file={}",
+                    d.join("apiserver.crt").display()
+                ))
                 .arg(format!(
                     "--tls-private-key-file={}",
                     d.join("apiserver.key").display()
@@ -411,7 +416,8 @@ fn kubeconfig_yaml(server: &str, ca_pem: &str, admin: &CertPair) -> String {
 
 /// Builds a kube client from kubeconfig YAML (verified TLS, inline credentials).
 pub async fn client_from_kubeconfig(yaml: &str) -> Result<kube::Client, TestEnvError> {
-    let kc = kube::config::Kubeconfig::from_yaml(yaml).map_err(|e| TestEnvError::Kube(e.to_string()))?;
+    let kc =
+        kube::config::Kubeconfig::from_yaml(yaml).map_err(|e| TestEnvError::Kube(e.to_string()))?;
     let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
         .await
         .map_err(|e| TestEnvError::Kube(e.to_string()))?;
@@ -455,7 +461,9 @@ impl ReadyProbe {
         if self.tx.send(reply_tx).is_err() {
             return false;
         }
-        reply_rx.recv_timeout(Duration::from_secs(10)).unwrap_or(false)
+        reply_rx
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or(false)
     }
 }
 

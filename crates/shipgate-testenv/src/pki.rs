@@ -81,7 +81,12 @@ impl TestCa {
 
     /// Issues a `clientAuth` certificate: CN is the user name, each O a group (Kubernetes convention).
     pub fn client_cert(&self, user: &str, groups: &[&str]) -> Result<CertPair, TestEnvError> {
-        self.leaf(user, groups, Vec::new(), ExtendedKeyUsagePurpose::ClientAuth)
+        self.leaf(
+            user,
+            groups,
+            Vec::new(),
+            ExtendedKeyUsagePurpose::ClientAuth,
+        )
     }
 
     fn leaf(

@@ -110,7 +110,9 @@ impl ManagedProcess {
 
     /// `Some(status)` once the child has exited.
     pub fn exited(&mut self) -> Option<ExitStatus> {
-        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     /// The last `max_bytes` of the child's log, for error messages.

@@ -1,6 +1,8 @@
 //! Integration tests for the test infrastructure itself: the control plane really serves the
 //! Kubernetes API, the registry really serves /v2/, and nothing outlives the test process.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -26,7 +28,10 @@ async fn control_plane_serves_the_api() {
         },
         ..Default::default()
     };
-    ns_api.create(&PostParams::default(), &ns).await.expect("create ns");
+    ns_api
+        .create(&PostParams::default(), &ns)
+        .await
+        .expect("create ns");
     let cms: Api<ConfigMap> = Api::namespaced(client, "testenv-smoke");
     let cm = ConfigMap {
         metadata: ObjectMeta {
@@ -36,7 +41,9 @@ async fn control_plane_serves_the_api() {
         data: Some([("k".to_string(), "v".to_string())].into()),
         ..Default::default()
     };
-    cms.create(&PostParams::default(), &cm).await.expect("create cm");
+    cms.create(&PostParams::default(), &cm)
+        .await
+        .expect("create cm");
     let got = cms.get("c").await.expect("get cm");
     assert_eq!(got.data.unwrap()["k"], "v");
 }
@@ -52,7 +59,10 @@ fn registry_serves_v2_and_stops_on_drop() {
         }
     };
     let port: u16 = reg.host().rsplit(':').next().unwrap().parse().unwrap();
-    assert_eq!(shipgate_testenv::process::http_get_status(port, "/v2/"), Some(200));
+    assert_eq!(
+        shipgate_testenv::process::http_get_status(port, "/v2/"),
+        Some(200)
+    );
     assert_eq!(
         shipgate_testenv::process::http_get_status(port, "/v2/nope/manifests/latest"),
         Some(404)
@@ -73,7 +83,11 @@ fn run_probe(mode: &str, what: &str) -> Option<(std::process::Child, Vec<u32>, S
         .spawn()
         .expect("spawn probe");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next()?.ok()?;
+    let Some(Ok(first)) = lines.next() else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("probe printed nothing");
+    };
     if let Some(err) = first.strip_prefix("ERROR ") {
         if shipgate_testenv::in_ci() {
             panic!("probe could not start {what}: {err}");
@@ -102,7 +116,10 @@ fn assert_all_gone(pids: &[u32], dir: &str) {
     }
     let alive: Vec<_> = pids.iter().filter(|p| pid_alive(**p)).collect();
     assert!(alive.is_empty(), "processes leaked: {alive:?}");
-    assert!(!std::path::Path::new(dir).exists(), "directory leaked: {dir}");
+    assert!(
+        !std::path::Path::new(dir).exists(),
+        "directory leaked: {dir}"
+    );
 }
 
 #[test]

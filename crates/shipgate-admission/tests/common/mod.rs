@@ -1,6 +1,11 @@
 //! Shared test support: a file-backed rule evaluator (a stand-in for shipgate-policy with
 //! just enough rules to exercise the server), TLS material and a small HTTPS client.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::collapsible_match,
+    clippy::collapsible_if
+)]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -27,10 +32,21 @@ fn images(obj: &Value) -> Vec<(String, String, Option<&Value>)> {
     };
     let mut out = Vec::new();
     for list in ["initContainers", "containers"] {
-        for c in spec.and_then(|s| s.get(list)).and_then(Value::as_array).into_iter().flatten() {
+        for c in spec
+            .and_then(|s| s.get(list))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             out.push((
-                c.get("name").and_then(Value::as_str).unwrap_or("?").to_owned(),
-                c.get("image").and_then(Value::as_str).unwrap_or("").to_owned(),
+                c.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+                    .to_owned(),
+                c.get("image")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
                 c.get("securityContext"),
             ));
         }
@@ -40,16 +56,26 @@ fn images(obj: &Value) -> Vec<(String, String, Option<&Value>)> {
 
 impl Evaluator for FileRules {
     fn evaluate(&self, req: &AdmissionRequest) -> Result<Vec<Violation>, EvalError> {
-        let Some(obj) = req.object() else { return Ok(vec![]) };
+        let Some(obj) = req.object() else {
+            return Ok(vec![]);
+        };
         let mut out = Vec::new();
         for (rule, action) in &self.rules {
             let mut hit = |message: String| {
-                out.push(Violation { rule_id: rule.clone(), message, enforcement: *action })
+                out.push(Violation {
+                    rule_id: rule.clone(),
+                    message,
+                    enforcement: *action,
+                })
             };
             match rule.as_str() {
                 "privileged" => {
                     for (name, _, sc) in images(obj) {
-                        if sc.and_then(|s| s.get("privileged")).and_then(Value::as_bool) == Some(true) {
+                        if sc
+                            .and_then(|s| s.get("privileged"))
+                            .and_then(Value::as_bool)
+                            == Some(true)
+                        {
                             hit(format!("container {name} is privileged"));
                         }
                     }
@@ -57,8 +83,12 @@ impl Evaluator for FileRules {
                 "latest-tag" => {
                     for (name, image, _) in images(obj) {
                         let last = image.rsplit('/').next().unwrap_or("");
-                        if image.ends_with(":latest") || (!last.contains(':') && !image.contains('@')) {
-                            hit(format!("container {name} uses image {image} without a pinned tag"));
+                        if image.ends_with(":latest")
+                            || (!last.contains(':') && !image.contains('@'))
+                        {
+                            hit(format!(
+                                "container {name} uses image {image} without a pinned tag"
+                            ));
                         }
                     }
                 }
@@ -69,7 +99,9 @@ impl Evaluator for FileRules {
                 }
                 "sleep" => {
                     if let Some(ms) = req.annotation("test.shipgate.dev/sleep-ms") {
-                        std::thread::sleep(std::time::Duration::from_millis(ms.parse().unwrap_or(0)));
+                        std::thread::sleep(std::time::Duration::from_millis(
+                            ms.parse().unwrap_or(0),
+                        ));
                     }
                 }
                 "panic" => {
@@ -106,7 +138,12 @@ impl PolicyLoader for FileRulesLoader {
                 Some("deny") => Enforcement::Deny,
                 Some("warn") => Enforcement::Warn,
                 Some("dryrun") => Enforcement::DryRun,
-                _ => return Err(PolicyLoadError(format!("{}: bad action for {k}", self.0.display()))),
+                _ => {
+                    return Err(PolicyLoadError(format!(
+                        "{}: bad action for {k}",
+                        self.0.display()
+                    )));
+                }
             };
             rules.push((k, action));
         }
@@ -127,7 +164,11 @@ pub struct Tls {
 pub fn write_tls(dir: &Path) -> Tls {
     let ca = shipgate_testenv::TestCa::new("webhook-test-ca").unwrap();
     let pair = ca
-        .server_cert("webhook", &[IpAddr::V4(Ipv4Addr::LOCALHOST)], &["localhost"])
+        .server_cert(
+            "webhook",
+            &[IpAddr::V4(Ipv4Addr::LOCALHOST)],
+            &["localhost"],
+        )
         .unwrap();
     let cert = dir.join("tls.crt");
     let key = dir.join("tls.key");
@@ -141,7 +182,10 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 /// A TLS client config trusting `ca_pem`, optionally presenting a client certificate.
-pub fn client_tls(ca_pem: &str, client: Option<&shipgate_testenv::CertPair>) -> Arc<rustls::ClientConfig> {
+pub fn client_tls(
+    ca_pem: &str,
+    client: Option<&shipgate_testenv::CertPair>,
+) -> Arc<rustls::ClientConfig> {
     use rustls_pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     for c in rustls_pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
@@ -157,7 +201,8 @@ pub fn client_tls(ca_pem: &str, client: Option<&shipgate_testenv::CertPair>) -> 
             let certs = rustls_pki_types::CertificateDer::pem_slice_iter(pair.cert_pem.as_bytes())
                 .collect::<Result<Vec<_>, _>>()
                 .unwrap();
-            let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(pair.key_pem.as_bytes()).unwrap();
+            let key =
+                rustls_pki_types::PrivateKeyDer::from_pem_slice(pair.key_pem.as_bytes()).unwrap();
             b.with_client_auth_cert(certs, key).unwrap()
         }
     };
@@ -172,10 +217,13 @@ pub struct Conn {
 pub async fn connect(addr: SocketAddr, tls: Arc<rustls::ClientConfig>) -> std::io::Result<Conn> {
     let tcp = tokio::net::TcpStream::connect(addr).await?;
     let name = rustls_pki_types::ServerName::IpAddress(addr.ip().into());
-    let stream = tokio_rustls::TlsConnector::from(tls).connect(name, tcp).await?;
-    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-        .await
-        .map_err(std::io::Error::other)?;
+    let stream = tokio_rustls::TlsConnector::from(tls)
+        .connect(name, tcp)
+        .await?;
+    let (sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(std::io::Error::other)?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
@@ -225,12 +273,13 @@ pub fn pod(name: &str, image: &str, privileged: bool) -> Value {
 }
 
 impl Conn {
-    pub async fn try_request(
-        &mut self,
-        req: http::Request<Full<Bytes>>,
-    ) -> Result<u16, String> {
+    pub async fn try_request(&mut self, req: http::Request<Full<Bytes>>) -> Result<u16, String> {
         self.sender.ready().await.map_err(|e| e.to_string())?;
-        let resp = self.sender.send_request(req).await.map_err(|e| e.to_string())?;
+        let resp = self
+            .sender
+            .send_request(req)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(resp.status().as_u16())
     }
 }

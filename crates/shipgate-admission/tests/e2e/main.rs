@@ -1,6 +1,8 @@
 //! End to end through a real kube-apiserver (shipgate-testenv): the webhook is registered with
 //! `url:` + `caBundle` and every verdict is observed as a Kubernetes client sees it.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
 #[path = "../common/mod.rs"]
 mod common;
 
@@ -28,13 +30,25 @@ async fn ensure_namespace(client: &kube::Client, name: &str) {
 }
 
 /// POSTs an object and returns (HTTP status, Warning headers, body) as a client sees them.
-async fn create_raw(client: &kube::Client, path: &str, obj: &Value, dry_run: bool) -> (u16, Vec<String>, Value) {
-    let uri = if dry_run { format!("{path}?dryRun=All") } else { path.to_owned() };
+async fn create_raw(
+    client: &kube::Client,
+    path: &str,
+    obj: &Value,
+    dry_run: bool,
+) -> (u16, Vec<String>, Value) {
+    let uri = if dry_run {
+        format!("{path}?dryRun=All")
+    } else {
+        path.to_owned()
+    };
     let req = http::Request::post(uri)
         .header("content-type", "application/json")
         .body(kube::client::Body::from(serde_json::to_vec(obj).unwrap()))
         .unwrap();
-    let resp = client.send(req).await.expect("request reaches the API server");
+    let resp = client
+        .send(req)
+        .await
+        .expect("request reaches the API server");
     let status = resp.status().as_u16();
     let warnings = resp
         .headers()
@@ -44,7 +58,11 @@ async fn create_raw(client: &kube::Client, path: &str, obj: &Value, dry_run: boo
         .collect();
     use http_body_util::BodyExt;
     let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, warnings, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    (
+        status,
+        warnings,
+        serde_json::from_slice(&body).unwrap_or(Value::Null),
+    )
 }
 
 fn pods_path(ns: &str) -> String {
@@ -59,9 +77,13 @@ async fn register(client: &kube::Client, opts: &ManifestOptions) {
     let vwc: ValidatingWebhookConfiguration =
         serde_json::from_value(webhook_configuration(opts).unwrap()).unwrap();
     let api: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
-    api.patch(VWC_NAME, &PatchParams::apply("shipgate-e2e").force(), &Patch::Apply(&vwc))
-        .await
-        .expect("apply ValidatingWebhookConfiguration");
+    api.patch(
+        VWC_NAME,
+        &PatchParams::apply("shipgate-e2e").force(),
+        &Patch::Apply(&vwc),
+    )
+    .await
+    .expect("apply ValidatingWebhookConfiguration");
 }
 
 /// Registration is asynchronous: poll with dry-run creates until `probe` is answered as `want`.
@@ -72,7 +94,10 @@ async fn wait_for(client: &kube::Client, ns: &str, probe: &Value, want_status: u
         if st == want_status {
             return;
         }
-        assert!(Instant::now() < deadline, "webhook configuration not effective: {st} {body}");
+        assert!(
+            Instant::now() < deadline,
+            "webhook configuration not effective: {st} {body}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -91,10 +116,20 @@ async fn webhook_through_the_api_server() {
     let dir = tempfile::tempdir().unwrap();
     let tls = write_tls(dir.path());
     let rules = dir.path().join("rules.json");
-    std::fs::write(&rules, json!({"privileged": "deny", "latest-tag": "deny", "team-label": "warn"}).to_string()).unwrap();
-    let mut cfg = ServerConfig::new("127.0.0.1:0".parse().unwrap(), tls.cert.clone(), tls.key.clone());
+    std::fs::write(
+        &rules,
+        json!({"privileged": "deny", "latest-tag": "deny", "team-label": "warn"}).to_string(),
+    )
+    .unwrap();
+    let mut cfg = ServerConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        tls.cert.clone(),
+        tls.key.clone(),
+    );
     cfg.exemptions.namespaces.insert("e2e-exempt".into());
-    let server = Server::bind(cfg, Arc::new(FileRulesLoader(rules))).await.unwrap();
+    let server = Server::bind(cfg, Arc::new(FileRulesLoader(rules)))
+        .await
+        .unwrap();
     let addr = server.local_addr().unwrap();
     let state = server.state();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -117,8 +152,14 @@ async fn webhook_through_the_api_server() {
     let (st, _, body) = create_raw(&client, &pods_path("e2e-apps"), &privileged, false).await;
     assert_eq!(st, 403, "{body}");
     let msg = message(&body);
-    assert!(msg.contains("admission webhook \"validate.e2e.shipgate.dev\" denied the request"), "{msg}");
-    assert!(msg.contains("[privileged] container app is privileged"), "{msg}");
+    assert!(
+        msg.contains("admission webhook \"validate.e2e.shipgate.dev\" denied the request"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("[privileged] container app is privileged"),
+        "{msg}"
+    );
 
     // 2. A compliant Pod is admitted (and stored).
     let ok = pod("compliant", "registry.example/app:1.0", false);
@@ -134,45 +175,80 @@ async fn webhook_through_the_api_server() {
         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
             "template": {"metadata": {"labels": {"app": "web"}},
                 "spec": {"containers": [{"name": "web", "image": "nginx:latest"}]}}}});
-    let (st, _, body) = create_raw(&client, "/apis/apps/v1/namespaces/e2e-apps/deployments", &deploy, false).await;
+    let (st, _, body) = create_raw(
+        &client,
+        "/apis/apps/v1/namespaces/e2e-apps/deployments",
+        &deploy,
+        false,
+    )
+    .await;
     assert_eq!(st, 403, "{body}");
-    assert!(message(&body).contains("[latest-tag] container web uses image nginx:latest"), "{body}");
+    assert!(
+        message(&body).contains("[latest-tag] container web uses image nginx:latest"),
+        "{body}"
+    );
 
     // 4. A warn rule admits and the client sees the warning.
     let mut unlabelled = pod("unlabelled", "registry.example/app:1.0", false);
     unlabelled["metadata"]["labels"] = json!({});
-    let (st, warnings, body) = create_raw(&client, &pods_path("e2e-apps"), &unlabelled, false).await;
+    let (st, warnings, body) =
+        create_raw(&client, &pods_path("e2e-apps"), &unlabelled, false).await;
     assert_eq!(st, 201, "{body}");
-    assert!(warnings.iter().any(|w| w.contains("[team-label] label team is missing")), "{warnings:?}");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("[team-label] label team is missing")),
+        "{warnings:?}"
+    );
 
     // 5. Exempt namespaces: kube-system by the namespaceSelector (never sent), e2e-exempt by
     //    the server's own exemption list.
     for ns in ["kube-system", "e2e-exempt"] {
-        let (st, _, body) = create_raw(&client, &pods_path(ns), &pod("priv", "x/y:1", true), false).await;
+        let (st, _, body) =
+            create_raw(&client, &pods_path(ns), &pod("priv", "x/y:1", true), false).await;
         assert_eq!(st, 201, "{ns}: {body}");
     }
 
     // 6. The ignore annotation with a reason.
     let mut annotated = pod("annotated", "registry.example/app:1.0", true);
-    annotated["metadata"]["annotations"] = json!({"shipgate.dev/ignore": "privileged node agent, ticket OPS-7"});
+    annotated["metadata"]["annotations"] =
+        json!({"shipgate.dev/ignore": "privileged node agent, ticket OPS-7"});
     let (st, _, body) = create_raw(&client, &pods_path("e2e-apps"), &annotated, false).await;
     assert_eq!(st, 201, "{body}");
 
     // dryRun creates were evaluated too (the poll above), and the metrics saw it all.
     let metrics = state.metrics.render();
-    assert!(metrics.contains(r#"decision="denied",dry_run="true""#), "{metrics}");
-    assert!(metrics.contains(r#"decision="warned",dry_run="false""#), "{metrics}");
+    assert!(
+        metrics.contains(r#"decision="denied",dry_run="true""#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"decision="warned",dry_run="false""#),
+        "{metrics}"
+    );
 
     // 7. With the webhook stopped: failurePolicy Fail rejects, Ignore admits.
     stop_tx.send(()).unwrap();
     task.await.unwrap().unwrap();
-    let (st, _, body) = create_raw(&client, &pods_path("e2e-apps"), &pod("down-fail", "x/y:1", false), false).await;
+    let (st, _, body) = create_raw(
+        &client,
+        &pods_path("e2e-apps"),
+        &pod("down-fail", "x/y:1", false),
+        false,
+    )
+    .await;
     assert_eq!(st, 500, "{body}");
     assert!(message(&body).contains("failed calling webhook"), "{body}");
     opts.failure_policy = "Ignore".into();
     register(&client, &opts).await;
     wait_for(&client, "e2e-apps", &pod("down-probe", "x/y:1", false), 201).await;
-    let (st, _, body) = create_raw(&client, &pods_path("e2e-apps"), &pod("down-ignore", "x/y:1", true), false).await;
+    let (st, _, body) = create_raw(
+        &client,
+        &pods_path("e2e-apps"),
+        &pod("down-ignore", "x/y:1", true),
+        false,
+    )
+    .await;
     assert_eq!(st, 201, "{body}");
 
     let api: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());

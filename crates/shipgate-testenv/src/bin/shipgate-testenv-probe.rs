@@ -7,7 +7,9 @@ use std::io::Write;
 
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_else(|| "exit".into());
-    let what = std::env::args().nth(2).unwrap_or_else(|| "control-plane".into());
+    let what = std::env::args()
+        .nth(2)
+        .unwrap_or_else(|| "control-plane".into());
     let (pids, dir) = match what.as_str() {
         "control-plane" => match shipgate_testenv::ControlPlane::start() {
             Ok(cp) => {
@@ -21,7 +23,10 @@ fn main() {
             }
         },
         "etcd" => {
-            let dir = match tempfile::Builder::new().prefix("shipgate-etcd-probe-").tempdir() {
+            let dir = match tempfile::Builder::new()
+                .prefix("shipgate-etcd-probe-")
+                .tempdir()
+            {
                 Ok(d) => d.keep(),
                 Err(e) => {
                     println!("ERROR {e}");
@@ -43,7 +48,11 @@ fn main() {
         }
         _ => match shipgate_testenv::Registry::start() {
             Ok(r) => {
-                let pid = r.process().pid().into_iter().chain(r.process().watchdog_pid());
+                let pid = r
+                    .process()
+                    .pid()
+                    .into_iter()
+                    .chain(r.process().watchdog_pid());
                 let out = (pid.collect(), r.dir().to_owned());
                 // Leak it on purpose: statics in a test binary are never dropped either.
                 std::mem::forget(r);
