@@ -1,0 +1,467 @@
+//! A loaded set of policies (built-in rules + Gatekeeper templates and constraints) and its
+//! evaluation: over manifests for CI, and over one AdmissionReview request for the webhook.
+//!
+//! Expected flow: `PolicySet::load(paths)` once (templates compiled there), then either
+//! [`PolicySet::scan`] for manifests or [`PolicySet::review_request`] per admission request.
+//!
+//! Guarantees: templates are compiled once; evaluation takes `&self` and the set is
+//! `Send + Sync` (prepared Rego engines are cloned into a small pool per thread of use);
+//! evaluation errors are returned, never treated as a pass.
+
+use crate::builtin::{self, apply_exemptions, check_object, finding_at};
+use crate::error::PolicyError;
+use crate::gatekeeper::{
+    self, Constraint, EnforcementAction, Inventory, Template, TemplateProgram, is_constraint,
+    is_template, review_for_object, review_from_request,
+};
+use crate::load::{Loaded, load_paths};
+use crate::object::K8sObject;
+use crate::settings::BuiltinRules;
+use serde_json::Value;
+use shipgate_report::{Finding, ScanError, ScanOutput, Severity};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// One violation of one policy by one object or request.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Violation {
+    /// Built-in rule id, or `<ConstraintKind>/<constraint name>` for Gatekeeper.
+    pub rule_id: String,
+    /// The message.
+    pub message: String,
+    /// What to do with it.
+    pub action: EnforcementAction,
+    /// Gatekeeper `details` (null for built-ins).
+    pub details: Value,
+}
+
+/// Built-in rules, templates and constraints, ready to evaluate.
+pub struct PolicySet {
+    builtin: Option<BuiltinRules>,
+    builtin_action: EnforcementAction,
+    templates: Vec<Arc<Template>>,
+    by_kind: HashMap<String, usize>,
+    constraints: Vec<Constraint>,
+    /// Prepared engines (no inventory) for admission requests, one vector per user at a time.
+    pool: Mutex<Vec<Engines>>,
+}
+
+impl std::fmt::Debug for PolicySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicySet")
+            .field(
+                "builtin_rules",
+                &self.builtin.as_ref().map_or(0, |b| b.rules.len()),
+            )
+            .field("templates", &self.templates.len())
+            .field("constraints", &self.constraints.len())
+            .finish()
+    }
+}
+
+/// Per-template engines with a given `data` document; lazily cloned from the templates.
+struct Engines {
+    engines: Vec<Option<regorus::Engine>>,
+}
+
+impl Default for PolicySet {
+    fn default() -> Self {
+        PolicySet {
+            builtin: None,
+            builtin_action: EnforcementAction::Deny,
+            templates: Vec::new(),
+            by_kind: HashMap::new(),
+            constraints: Vec::new(),
+            pool: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+/// The result of scanning manifests.
+#[derive(Debug, Default)]
+pub struct ScanResult {
+    /// Findings (exemptions applied).
+    pub findings: Vec<Finding>,
+    /// Errors (evaluation failures).
+    pub errors: Vec<PolicyError>,
+    /// Number of findings removed by `shipgate.dev/ignore` annotations.
+    pub exempted: usize,
+}
+
+impl PolicySet {
+    /// An empty set (no built-ins, no templates).
+    pub fn new() -> Self {
+        PolicySet::default()
+    }
+
+    /// Load ConstraintTemplates and Constraints from files and directories. Other objects are
+    /// ignored. Returns every error (bad YAML, Rego that does not compile, constraints naming
+    /// a missing template) alongside what could be loaded.
+    pub fn load<P: AsRef<Path>>(paths: &[P]) -> (PolicySet, Vec<PolicyError>) {
+        let loaded = load_paths(paths);
+        let mut set = PolicySet::new();
+        let errors = set.add_objects(loaded);
+        (set, errors)
+    }
+
+    /// Add templates and constraints from already loaded objects; returns the errors.
+    pub fn add_objects(&mut self, loaded: Loaded) -> Vec<PolicyError> {
+        let mut errors = loaded.errors;
+        let (templates, rest): (Vec<_>, Vec<_>) = loaded.objects.into_iter().partition(is_template);
+        for t in &templates {
+            if let Err(e) = self.add_template(t) {
+                errors.push(e);
+            }
+        }
+        for c in rest.iter().filter(|o| is_constraint(o)) {
+            if let Err(e) = self.add_constraint(c) {
+                errors.push(e);
+            }
+        }
+        errors
+    }
+
+    /// Compile and add one ConstraintTemplate.
+    pub fn add_template(&mut self, obj: &K8sObject) -> Result<(), PolicyError> {
+        let t = gatekeeper::parse_template(obj).map_err(|message| PolicyError::Policy {
+            path: obj.path.clone(),
+            line: obj.line(),
+            message: format!("ConstraintTemplate {}: {message}", obj.name()),
+        })?;
+        if let Some(&i) = self.by_kind.get(&t.kind) {
+            let prev = &self.templates[i];
+            return Err(PolicyError::Policy {
+                path: obj.path.clone(),
+                line: obj.line(),
+                message: format!(
+                    "ConstraintTemplate {} defines kind {} already defined at {}:{}",
+                    t.name, t.kind, prev.path, prev.line
+                ),
+            });
+        }
+        self.by_kind.insert(t.kind.clone(), self.templates.len());
+        self.templates.push(Arc::new(t));
+        self.reset_pool();
+        Ok(())
+    }
+
+    /// Add one Constraint (its template must be loaded first).
+    pub fn add_constraint(&mut self, obj: &K8sObject) -> Result<(), PolicyError> {
+        let err = |message: String| PolicyError::Policy {
+            path: obj.path.clone(),
+            line: obj.line(),
+            message,
+        };
+        if !self.by_kind.contains_key(obj.kind()) {
+            return Err(err(format!(
+                "constraint {} {} names kind {} but no ConstraintTemplate defines it; pass the template with --policy",
+                obj.kind(),
+                obj.name(),
+                obj.kind()
+            )));
+        }
+        let c = gatekeeper::parse_constraint(obj)
+            .map_err(|m| err(format!("constraint {}/{}: {m}", obj.kind(), obj.name())))?;
+        self.constraints.push(c);
+        Ok(())
+    }
+
+    /// Enable built-in rules.
+    pub fn set_builtin(&mut self, rules: BuiltinRules) {
+        self.builtin = Some(rules);
+    }
+
+    /// The enforcement action reported for built-in rule violations at admission (default deny).
+    pub fn set_builtin_action(&mut self, action: EnforcementAction) {
+        self.builtin_action = action;
+    }
+
+    /// The loaded templates.
+    pub fn templates(&self) -> &[Arc<Template>] {
+        &self.templates
+    }
+
+    /// The loaded constraints.
+    pub fn constraints(&self) -> &[Constraint] {
+        &self.constraints
+    }
+
+    fn reset_pool(&mut self) {
+        if let Ok(mut p) = self.pool.lock() {
+            p.clear();
+        }
+    }
+
+    fn fresh_engines(&self) -> Engines {
+        Engines {
+            engines: (0..self.templates.len()).map(|_| None).collect(),
+        }
+    }
+
+    /// Evaluate the constraints on one review, using `engines` (with the data document
+    /// `data`). Returns (constraint index, violation message, details) triples.
+    fn eval_constraints(
+        &self,
+        review: &Value,
+        inventory: &Inventory,
+        data: &Value,
+        engines: &mut Engines,
+    ) -> Result<Vec<(usize, String, Value)>, PolicyError> {
+        let mut out = Vec::new();
+        let mut review_rego: Option<regorus::Value> = None;
+        for (ci, c) in self.constraints.iter().enumerate() {
+            if !c
+                .matcher
+                .matches(review, &|ns| inventory.namespace_labels(ns))
+            {
+                continue;
+            }
+            let Some(&ti) = self.by_kind.get(&c.kind) else {
+                continue;
+            };
+            let t = &self.templates[ti];
+            let eval_err = |message: String| PolicyError::Eval {
+                template: t.name.clone(),
+                message,
+            };
+            match &t.program {
+                TemplateProgram::Rego(p) => {
+                    let slot = &mut engines.engines[ti];
+                    if slot.is_none() {
+                        *slot = Some(p.engine_with_data(data).map_err(eval_err)?);
+                    }
+                    let Some(engine) = slot.as_mut() else {
+                        continue;
+                    };
+                    let rv = review_rego
+                        .get_or_insert_with(|| regorus::Value::from(review.clone()))
+                        .clone();
+                    let mut input = regorus::Value::new_object();
+                    if let Ok(m) = input.as_object_mut() {
+                        m.insert(regorus::Value::from("review"), rv);
+                        m.insert(
+                            regorus::Value::from("parameters"),
+                            regorus::Value::from(c.parameters.clone()),
+                        );
+                    }
+                    for v in p.eval(engine, input).map_err(eval_err)? {
+                        let msg = v
+                            .get("msg")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string();
+                        let details = v.get("details").cloned().unwrap_or(Value::Null);
+                        out.push((ci, msg, details));
+                    }
+                }
+                TemplateProgram::Cel(p) => {
+                    for msg in p.eval(review, &c.parameters).map_err(eval_err)? {
+                        out.push((ci, msg, Value::Null));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Evaluate one AdmissionReview `request` (the `request` field of an AdmissionReview, as
+    /// JSON): built-in rules on the object, then every matching constraint. Thread-safe; engines
+    /// are taken from an internal pool.
+    pub fn review_request(&self, request: &Value) -> Result<Vec<Violation>, PolicyError> {
+        let review = review_from_request(request).map_err(PolicyError::Request)?;
+        let mut out = Vec::new();
+        if let Some(rules) = &self.builtin {
+            let op = review
+                .get("operation")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if let Some(obj) = review
+                .get("object")
+                .filter(|o| o.is_object() && op != "DELETE")
+            {
+                let k = K8sObject::from_value(obj.clone(), "request");
+                let mut findings = Vec::new();
+                check_object(rules, &k, &mut findings);
+                apply_exemptions(&k, &mut findings);
+                out.extend(findings.into_iter().map(|f| Violation {
+                    rule_id: f.rule_id,
+                    message: f.message,
+                    action: self.builtin_action,
+                    details: Value::Null,
+                }));
+            }
+        }
+        if self.constraints.is_empty() {
+            return Ok(out);
+        }
+        let mut engines = self
+            .pool
+            .lock()
+            .ok()
+            .and_then(|mut p| p.pop())
+            .unwrap_or_else(|| self.fresh_engines());
+        let empty = Inventory::default();
+        let result = self.eval_constraints(&review, &empty, &Value::Null, &mut engines);
+        if let Ok(mut p) = self.pool.lock() {
+            if p.len() < 64 {
+                p.push(engines);
+            }
+        }
+        for (ci, message, details) in result? {
+            let c = &self.constraints[ci];
+            out.push(Violation {
+                rule_id: c.rule_id(),
+                message,
+                action: c.action,
+                details,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Evaluate a bare object or AdmissionReview against the constraints only, with an
+    /// inventory (used by `policy verify`).
+    pub fn review_value(
+        &self,
+        value: &Value,
+        inventory: &Inventory,
+    ) -> Result<Vec<Violation>, PolicyError> {
+        let review = if gatekeeper::is_admission_review(value) {
+            let req = value
+                .get("request")
+                .ok_or_else(|| PolicyError::Request("AdmissionReview has no request".into()))?;
+            review_from_request(req).map_err(PolicyError::Request)?
+        } else {
+            review_for_object(value)
+        };
+        let data = inventory.data();
+        let mut engines = self.fresh_engines();
+        let found = self.eval_constraints(&review, inventory, &data, &mut engines)?;
+        Ok(found
+            .into_iter()
+            .map(|(ci, message, details)| {
+                let c = &self.constraints[ci];
+                Violation {
+                    rule_id: c.rule_id(),
+                    message,
+                    action: c.action,
+                    details,
+                }
+            })
+            .collect())
+    }
+
+    /// Scan manifests: built-in rules and constraints on every object, with all objects as the
+    /// Gatekeeper inventory. Exemption annotations are applied.
+    pub fn scan(&self, objects: &[K8sObject]) -> ScanResult {
+        let mut result = ScanResult::default();
+        let inventory = Inventory::from_objects(objects.iter().map(|o| &o.value));
+        let data = inventory.data();
+        let mut engines = self.fresh_engines();
+        let other_severity = self.builtin.as_ref().map(|b| &b.other_severity);
+        for obj in objects {
+            let mut findings = Vec::new();
+            if let Some(rules) = &self.builtin {
+                check_object(rules, obj, &mut findings);
+            }
+            if !self.constraints.is_empty() {
+                let review = review_for_object(&obj.value);
+                match self.eval_constraints(&review, &inventory, &data, &mut engines) {
+                    Ok(found) => {
+                        for (ci, message, _details) in found {
+                            let c = &self.constraints[ci];
+                            let rule_id = c.rule_id();
+                            let severity = other_severity
+                                .and_then(|m| m.get(&rule_id).or_else(|| m.get(&c.kind)))
+                                .copied()
+                                .unwrap_or(match c.action {
+                                    EnforcementAction::Deny => Severity::High,
+                                    EnforcementAction::Warn => Severity::Medium,
+                                    EnforcementAction::Dryrun => Severity::Info,
+                                });
+                            let mut f = finding_at(
+                                &rule_id,
+                                &c.kind,
+                                severity,
+                                message.clone(),
+                                obj,
+                                &[],
+                                None,
+                            );
+                            f.fingerprint = Finding::fingerprint_of(&[
+                                &rule_id,
+                                &obj.path,
+                                &obj.object_ref(),
+                                &message,
+                            ]);
+                            f.properties.insert(
+                                "enforcement_action".into(),
+                                Value::String(c.action.as_str().into()),
+                            );
+                            f.properties.insert(
+                                "constraint".into(),
+                                Value::String(format!("{}:{}", c.path, c.line)),
+                            );
+                            findings.push(f);
+                        }
+                    }
+                    Err(e) => result.errors.push(PolicyError::Policy {
+                        path: obj.path.clone(),
+                        line: obj.line(),
+                        message: format!("{}: {e}", obj.object_ref()),
+                    }),
+                }
+            }
+            result.exempted += apply_exemptions(obj, &mut findings);
+            result.findings.extend(findings);
+        }
+        result
+    }
+}
+
+/// Convert crate errors to report errors.
+pub fn to_scan_error(e: &PolicyError) -> ScanError {
+    ScanError::at(
+        e.path().unwrap_or_default(),
+        e.line(),
+        e.column(),
+        e.to_string(),
+    )
+}
+
+/// `scan config`: load manifests from `paths` (`-` for stdin), evaluate built-ins and the
+/// policy set, and return the report model's output (findings, errors, notes).
+pub fn scan_config<P: AsRef<Path>>(paths: &[P], policy: &PolicySet) -> ScanOutput {
+    let loaded = load_paths(paths);
+    let mut out = ScanOutput::default();
+    out.errors.extend(loaded.errors.iter().map(to_scan_error));
+    let result = policy.scan(&loaded.objects);
+    out.errors.extend(result.errors.iter().map(to_scan_error));
+    out.findings = result.findings;
+    out.notes.push(format!(
+        "{} objects checked against {} built-in rules and {} Gatekeeper constraints",
+        loaded.objects.len(),
+        policy.builtin.as_ref().map_or(0, |b| b.rules.len()),
+        policy.constraints.len()
+    ));
+    if result.exempted > 0 {
+        out.notes.push(format!(
+            "{} findings exempted by {} annotations",
+            result.exempted,
+            builtin::IGNORE_ANNOTATION
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_set_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<PolicySet>();
+    }
+}
