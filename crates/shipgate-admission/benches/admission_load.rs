@@ -9,7 +9,12 @@
 //! hide queueing: no coordinated omission) to the full response. The server runs in this
 //! process on its own 2-thread runtime; the client on another. Peak RSS (VmHWM) therefore
 //! covers both and is an upper bound for the server.
-#![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, missing_docs)]
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::unwrap_used,
+    missing_docs
+)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -263,7 +268,44 @@ impl PoolRx {
     }
 }
 
+/// Built-ins (recommended profile) + 10 gatekeeper-library templates with one sample
+/// constraint each, when the shared data is present; else the test stand-in rules.
+const TEMPLATES: &[&str] = &[
+    "allowedrepos/samples/repo-must-be-openpolicyagent",
+    "containerlimits/samples/container-ignore-cpu-limits",
+    "containerrequests/samples/container-must-have-requests",
+    "requiredlabels/samples/all-must-have-owner",
+    "httpsonly/samples/ingress-https-only-tls-optional",
+    "block-nodeport-services/samples/block-node-port",
+    "disallowedtags/samples/container-image-must-not-have-latest-tag",
+    "imagedigests/samples/container-image-must-have-digest",
+    "replicalimits/samples/replicalimits",
+    "requiredprobes/samples/must-have-probes",
+];
+
 fn make_loader(dir: &std::path::Path, _policy_dirs: &[String]) -> Arc<dyn PolicyLoader> {
+    let data = std::env::var_os("SHIPGATE_SHARED_DATA").map_or_else(
+        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+        std::path::PathBuf::from,
+    );
+    let lib = data.join("gatekeeper-library/library/general");
+    if lib.is_dir() {
+        let mut paths = Vec::new();
+        for t in TEMPLATES {
+            let sample = lib.join(t);
+            let template_dir = sample
+                .parent()
+                .and_then(|p| p.parent())
+                .expect("template dir");
+            paths.push(template_dir.join("template.yaml"));
+            paths.push(sample.join("constraint.yaml"));
+        }
+        return Arc::new(shipgate_admission::policyset::PolicySetLoader {
+            paths,
+            settings: Some(shipgate_policy::PolicySettings::default()),
+        });
+    }
+    eprintln!("shared data not found: using the stand-in test rules");
     let rules = dir.join("rules.json");
     std::fs::write(
         &rules,

@@ -20,6 +20,7 @@ pub mod fuzz;
 pub mod manifest;
 pub mod metrics;
 pub mod policy;
+pub mod policyset;
 pub mod review;
 pub mod server;
 
