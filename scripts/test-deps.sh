@@ -1,14 +1,31 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs; sourced by scripts/test.sh and .ci/run.
-# Idempotent: a second run with everything present takes seconds.
+# Installs what the test suite needs; sourced by scripts/test.sh (and so by .ci/run).
+# Idempotent: a second run with everything present takes seconds. Needs root (apt-get) on a
+# fresh machine, a Go toolchain (to build kube-apiserver and etcd once) and the package
+# registries (Debian, PyPI, the Go module proxy).
 
 install_test_deps() {
+  local here
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
   local need_apt=()
   command -v git >/dev/null || need_apt+=(git)
+  python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
   if ((${#need_apt[@]})); then
     echo "test-deps: installing ${need_apt[*]}" >&2
-    if [[ $(id -u) -eq 0 ]]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    local sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
   fi
+  # Image scanner: Distribution registry, skopeo, debootstrap and the cached Debian rootfs.
+  bash "$here/test-deps-image.sh"
+  # SBOM tests: the official CycloneDX and SPDX JSON schemas, from PyPI, into a venv.
+  local line
+  while IFS= read -r line; do
+    export "${line?}"
+  done < <(bash "$here/test-deps/sbom-schemas.sh")
+  # Kubernetes tests: kube-apiserver + etcd built from Go modules, cached outside the repo.
+  bash "$here/test-control-plane.sh" build
+  SHIPGATE_TEST_BIN_DIR="$(bash "$here/test-control-plane.sh" path)"
+  export SHIPGATE_TEST_BIN_DIR
 }

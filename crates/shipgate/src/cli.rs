@@ -34,6 +34,9 @@ pub enum Command {
     /// Manage the local vulnerability database (OSV advisories) used by deps and image scans.
     #[command(subcommand)]
     Db(DbCommand),
+    /// The validating admission webhook: serve it, print its manifests, audit a cluster.
+    #[command(subcommand)]
+    Admission(AdmissionCommand),
     /// Gatekeeper policy suites and quick evaluations.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -461,6 +464,132 @@ pub struct PolicyEvalArgs {
     /// Manifests to evaluate (`-` for standard input).
     #[arg(required = true)]
     pub manifests: Vec<PathBuf>,
+
+    /// Shared report options.
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// `shipgate admission ...`
+#[derive(Debug, Subcommand)]
+pub enum AdmissionCommand {
+    /// Serve the validating admission webhook (HTTPS, AdmissionReview v1 on POST /validate).
+    Serve(AdmissionServeArgs),
+    /// Print the ValidatingWebhookConfiguration (and, in service mode, the Deployment,
+    /// Service, RBAC and PodDisruptionBudget) that runs the webhook.
+    Manifest(AdmissionManifestArgs),
+    /// List the objects already in a cluster that violate the policies.
+    Audit(AdmissionAuditArgs),
+}
+
+/// `shipgate admission serve`
+#[derive(Debug, Args)]
+pub struct AdmissionServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0:8443", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+
+    /// Serving certificate chain (PEM); reloaded when the file changes.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: PathBuf,
+
+    /// Serving key (PEM); reloaded when the file changes.
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: PathBuf,
+
+    /// Require client certificates signed by this CA (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub client_ca: Option<PathBuf>,
+
+    /// Gatekeeper ConstraintTemplates and Constraints (file or directory, repeatable); reloaded
+    /// when they change.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub policy: Vec<PathBuf>,
+
+    /// Do not run the built-in rules (only the Gatekeeper policies).
+    #[arg(long)]
+    pub no_builtin: bool,
+
+    /// Answer when evaluation fails or exceeds its time budget: deny (fail closed) or allow.
+    #[arg(long, default_value = "deny", value_name = "allow|deny")]
+    pub failure_mode: String,
+
+    /// Namespace whose objects are admitted without evaluation (repeatable). Default:
+    /// kube-system and the webhook's own namespace.
+    #[arg(long = "exempt-namespace", value_name = "NS")]
+    pub exempt_namespaces: Vec<String>,
+
+    /// The webhook's own namespace (always exempt).
+    #[arg(long, default_value = "shipgate-system", value_name = "NS")]
+    pub namespace: String,
+
+    /// User admitted without evaluation, e.g. a break-glass account (repeatable).
+    #[arg(long = "exempt-user", value_name = "USER")]
+    pub exempt_users: Vec<String>,
+
+    /// Group admitted without evaluation (repeatable).
+    #[arg(long = "exempt-group", value_name = "GROUP")]
+    pub exempt_groups: Vec<String>,
+
+    /// Configuration file (the `config:` section selects the built-in rules).
+    #[arg(long, value_name = "FILE", env = env::SHIPGATE_CONFIG)]
+    pub config: Option<PathBuf>,
+}
+
+/// `shipgate admission manifest`
+#[derive(Debug, Args)]
+pub struct AdmissionManifestArgs {
+    /// PEM of the CA that signed the webhook's serving certificate (becomes `caBundle`).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: PathBuf,
+
+    /// Out-of-cluster mode: the webhook's HTTPS URL (e.g. https://10.0.0.5:8443/validate).
+    #[arg(long, value_name = "URL", conflicts_with = "image")]
+    pub url: Option<String>,
+
+    /// In-cluster mode: the shipgate image to run (pin a digest).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+
+    /// In-cluster mode: Secret (kubernetes.io/tls) with the serving certificate.
+    #[arg(long, default_value = "shipgate-admission-tls", value_name = "NAME")]
+    pub tls_secret: String,
+
+    /// In-cluster mode: ConfigMap with the policy files.
+    #[arg(long, default_value = "shipgate-policies", value_name = "NAME")]
+    pub policy_configmap: String,
+
+    /// Namespace of the webhook (never sent to it).
+    #[arg(long, default_value = "shipgate-system", value_name = "NS")]
+    pub namespace: String,
+
+    /// What the API server does when the webhook cannot answer: Fail (reject) or Ignore (admit).
+    #[arg(long, default_value = "Fail", value_name = "Fail|Ignore")]
+    pub failure_policy: String,
+
+    /// Seconds the API server waits for an answer (1-30).
+    #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+    pub timeout_seconds: u8,
+}
+
+/// `shipgate admission audit`
+#[derive(Debug, Args)]
+pub struct AdmissionAuditArgs {
+    /// Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Kubeconfig context (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Gatekeeper ConstraintTemplates and Constraints (file or directory, repeatable).
+    #[arg(long, value_name = "FILE|DIR")]
+    pub policy: Vec<PathBuf>,
+
+    /// Only these namespaces (repeatable; cluster-scoped objects are always audited).
+    #[arg(long = "namespace", value_name = "NS")]
+    pub namespaces: Vec<String>,
 
     /// Shared report options.
     #[command(flatten)]

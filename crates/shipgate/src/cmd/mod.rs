@@ -1,5 +1,6 @@
 //! One module per command family; each turns parsed flags into a library call.
 
+mod admission;
 mod db;
 mod deps;
 mod hook;
@@ -19,6 +20,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Scan(ScanCommand::Image(args)) => image::run(args),
         Command::Scan(ScanCommand::Config(args)) => policy::scan(args),
         Command::Policy(cmd) => policy::run(cmd),
+        Command::Admission(cmd) => admission::run(cmd),
         Command::Db(cmd) => db::run(cmd),
         Command::Sbom(args) => sbom::run(args),
         Command::Scan(ScanCommand::Secrets(args)) => secrets::run(args),
