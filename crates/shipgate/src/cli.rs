@@ -31,6 +31,11 @@ pub enum Command {
     /// Scan a path, repository, image or manifests and gate on the findings.
     #[command(subcommand)]
     Scan(ScanCommand),
+    /// Manage the local vulnerability database (OSV advisories) used by deps and image scans.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Write a software bill of materials (CycloneDX 1.6 or SPDX 2.3 JSON).
+    Sbom(SbomArgs),
     /// Git hooks: install the pre-commit hook, or run it.
     #[command(subcommand)]
     Hook(HookCommand),
@@ -41,6 +46,9 @@ pub enum Command {
 pub enum ScanCommand {
     /// Run every scanner that applies to PATH and merge their reports: the CI gate.
     All(ScanAllArgs),
+    /// Find lockfiles and manifests under PATH and match their packages against the
+    /// vulnerability database.
+    Deps(ScanDepsArgs),
     /// Find credentials in a working tree, the git history, the staged changes or stdin.
     Secrets(ScanSecretsArgs),
 }
@@ -103,9 +111,123 @@ pub struct ScanAllArgs {
     #[arg(default_value = ".")]
     pub path: PathBuf,
 
+    /// Database options (used when lockfiles are found).
+    #[command(flatten)]
+    pub db: DbArgs,
+
     /// Shared report options.
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// Where the vulnerability database is and how old it may be.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Vulnerability database")]
+pub struct DbArgs {
+    /// Database file. Default: `$SHIPGATE_CACHE_DIR/osv-vulndb.bin`.
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+
+    /// Refuse a database older than this (e.g. 7d, 36h). Default: `db.max_age` of
+    /// shipgate.yaml, else 7d.
+    #[arg(long, value_name = "AGE")]
+    pub db_max_age: Option<String>,
+
+    /// Accept a database of any age (air-gapped runs); the report says how old it is.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// `shipgate scan deps`
+#[derive(Debug, Args)]
+pub struct ScanDepsArgs {
+    /// Directory or lockfile to scan.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+
+    /// OpenVEX document whose `not_affected`/`fixed` statements suppress matching findings
+    /// (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+
+    /// Leave out advisories that have no fixed version.
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+
+    /// Database options.
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    /// Shared report options.
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// `shipgate db ...`
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Download the OSV export archives from a mirror (or copy them from a folder) and rebuild
+    /// the database atomically.
+    Update(DbUpdateArgs),
+    /// Build the database from OSV JSON/YAML files, folders of them, or `all.zip` archives.
+    Import(DbImportArgs),
+    /// Show ecosystems, advisory counts, age and source of the database.
+    Status(DbStatusArgs),
+}
+
+/// `shipgate db update`
+#[derive(Debug, Args)]
+pub struct DbUpdateArgs {
+    /// Mirror URL (`<URL>/<Ecosystem>/all.zip`) or a folder with the same layout.
+    /// Default: the public OSV export.
+    #[arg(long, value_name = "URL|DIR")]
+    pub source: Option<String>,
+
+    /// Ecosystem to fetch (repeatable). Default: all language ecosystems and the major
+    /// Linux distributions.
+    #[arg(long = "ecosystem", value_name = "NAME")]
+    pub ecosystems: Vec<String>,
+
+    /// Database file. Default: `$SHIPGATE_CACHE_DIR/osv-vulndb.bin`.
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+}
+
+/// `shipgate db import`
+#[derive(Debug, Args)]
+pub struct DbImportArgs {
+    /// OSV files, folders or `all.zip` archives.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+
+    /// Database file. Default: `$SHIPGATE_CACHE_DIR/osv-vulndb.bin`.
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+
+    /// Output format of the import summary.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: SummaryFormat,
+}
+
+/// `shipgate db status`
+#[derive(Debug, Args)]
+pub struct DbStatusArgs {
+    /// Database file. Default: `$SHIPGATE_CACHE_DIR/osv-vulndb.bin`.
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: SummaryFormat,
+}
+
+/// Output format of commands that print a summary rather than a findings report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    /// Text for humans.
+    Table,
+    /// One JSON object.
+    Json,
 }
 
 /// Options of the secret scanner (`scan secrets`, `hook run pre-commit`).
@@ -201,4 +323,29 @@ pub struct HookRunArgs {
     /// Shared report options.
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// SBOM formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SbomFormat {
+    /// CycloneDX 1.6 JSON.
+    Cyclonedx,
+    /// SPDX 2.3 JSON.
+    Spdx,
+}
+
+/// `shipgate sbom`
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// A directory (its lockfiles and manifests) or an image (OCI layout, archive, rootfs,
+    /// registry reference).
+    pub target: String,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "cyclonedx")]
+    pub format: SbomFormat,
+
+    /// Write to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }

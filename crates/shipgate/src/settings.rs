@@ -28,6 +28,60 @@ pub struct FileSettings {
     /// Secret scanner settings (`secrets:`).
     #[serde(default)]
     pub secrets: shipgate_secrets::SecretsSettings,
+    /// Vulnerability database settings.
+    #[serde(default)]
+    pub db: DbSettings,
+    /// Dependency scanning settings.
+    #[serde(default)]
+    pub deps: DepsSettings,
+}
+
+/// `db:` in `shipgate.yaml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DbSettings {
+    /// Database file (default: in the cache dir).
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// Maximum age, e.g. `7d`, `36h`.
+    #[serde(default)]
+    pub max_age: Option<String>,
+    /// Accept any age.
+    #[serde(default)]
+    pub offline: bool,
+}
+
+/// `deps:` in `shipgate.yaml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepsSettings {
+    /// OpenVEX documents, relative to the config file.
+    #[serde(default)]
+    pub vex: Vec<PathBuf>,
+    /// Leave out advisories with no fixed version.
+    #[serde(default)]
+    pub ignore_unfixed: bool,
+}
+
+/// Parse a duration like `7d`, `36h`, `90m`, `45s` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let (num, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&t[..i], t[i..].trim()),
+        None => (t, "s"),
+    };
+    let n: u64 = num.parse().map_err(|_| {
+        format!("`{s}` is not a duration: expected a number and a unit, e.g. 7d, 36h, 90m")
+    })?;
+    let mult = match unit {
+        "d" | "day" | "days" => 86_400,
+        "h" | "hour" | "hours" => 3_600,
+        "m" | "min" | "minutes" => 60,
+        "s" | "sec" | "seconds" => 1,
+        "w" | "week" | "weeks" => 7 * 86_400,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use d, h, m or s)")),
+    };
+    Ok(std::time::Duration::from_secs(n.saturating_mul(mult)))
 }
 
 /// Where the configuration came from and what it says.
@@ -142,6 +196,15 @@ fn strip_location_prefix(msg: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("7d").unwrap().as_secs(), 7 * 86_400);
+        assert_eq!(parse_duration("36h").unwrap().as_secs(), 36 * 3_600);
+        assert_eq!(parse_duration("120").unwrap().as_secs(), 120);
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3y").is_err());
+    }
 
     #[test]
     fn parses_full_file() {

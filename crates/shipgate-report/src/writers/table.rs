@@ -9,7 +9,8 @@ pub struct TableOptions {
     pub color: bool,
     /// Also list suppressed findings (otherwise only counted).
     pub show_suppressed: bool,
-    /// List errors in the table (the CLI prints them on stderr anyway; a file needs them).
+    /// List errors and notes in the table (the CLI prints them on stderr anyway; a file
+    /// needs them).
     pub list_errors: bool,
 }
 
@@ -83,7 +84,7 @@ pub fn write_table(
     for e in report.errors.iter().filter(|_| opts.list_errors) {
         writeln!(w, "{} {e}", paint(opts.color, "1;31", "error:"))?;
     }
-    for n in &report.notes {
+    for n in report.notes.iter().filter(|_| opts.list_errors) {
         writeln!(w, "{} {n}", paint(opts.color, "2", "note:"))?;
     }
     let s = &report.summary;

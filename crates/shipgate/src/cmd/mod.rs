@@ -1,6 +1,9 @@
 //! One module per command family; each turns parsed flags into a library call.
 
+mod db;
+mod deps;
 mod hook;
+mod sbom;
 mod scan_all;
 mod secrets;
 
@@ -10,6 +13,9 @@ use crate::cli::{Cli, Command, HookCommand, ScanCommand};
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Scan(ScanCommand::All(args)) => scan_all::run(args),
+        Command::Scan(ScanCommand::Deps(args)) => deps::run(args),
+        Command::Db(cmd) => db::run(cmd),
+        Command::Sbom(args) => sbom::run(args),
         Command::Scan(ScanCommand::Secrets(args)) => secrets::run(args),
         Command::Hook(HookCommand::Install(args)) => hook::install(args),
         Command::Hook(HookCommand::Run(args)) => hook::run(args),

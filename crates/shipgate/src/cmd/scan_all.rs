@@ -10,13 +10,40 @@ pub fn run(args: ScanAllArgs) -> anyhow::Result<i32> {
     let ctx = ScanContext::new(&args.report, &args.path);
     let target = args.path.display().to_string();
     let mut output = ScanOutput::default();
-    if !args.path.exists() {
-        output.errors.push(ScanError::at(
-            target.clone(),
-            None,
-            None,
-            "path does not exist",
+    if !args.path.is_dir() {
+        let why = if args.path.exists() {
+            "not a directory"
+        } else {
+            "path does not exist"
+        };
+        output
+            .errors
+            .push(ScanError::at(target.clone(), None, None, why));
+        return finish("all", &target, &args.report, ctx, output);
+    }
+    // Secrets: always, over the working tree (honouring .gitignore unless configured not to).
+    let flags = crate::cli::SecretsArgs {
+        rules: Vec::new(),
+        gitleaks_config: None,
+        show_secrets: false,
+    };
+    let mut errors = Vec::new();
+    if let Some(scanner) = super::secrets::build_scanner(&ctx, &flags, &mut errors) {
+        let no_ignore = ctx.config.file.secrets.no_ignore;
+        output.merge(super::secrets::scan(
+            &scanner,
+            super::secrets::Source::Tree(&args.path, no_ignore),
         ));
     }
+    output.errors.extend(errors);
+    // Dependencies: only when lockfiles exist; then the database is required (fail closed).
+    output.merge(super::deps::scan(
+        &args.path,
+        &[],
+        false,
+        &args.db,
+        &ctx.config,
+        false,
+    ));
     finish("all", &target, &args.report, ctx, output)
 }
