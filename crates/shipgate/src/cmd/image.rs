@@ -10,11 +10,14 @@ use crate::output::{ScanContext, finish};
 
 /// Scan options from the flags.
 pub fn scan_options(a: &ImageArgs) -> Result<ScanOptions, ScanError> {
-    let mut o = ScanOptions::default();
-    o.platform = a
+    let platform = a
         .platform
         .parse()
         .map_err(|e| ScanError::new(format!("--platform {}: {e}", a.platform)))?;
+    let mut o = ScanOptions {
+        platform,
+        ..ScanOptions::default()
+    };
     o.registry.insecure_loopback = a.insecure_registry;
     if !a.no_cache {
         o.cache_dir = Some(env::cache_dir());
