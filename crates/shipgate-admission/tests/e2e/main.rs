@@ -19,6 +19,10 @@ use shipgate_admission::{Server, ServerConfig};
 
 const VWC_NAME: &str = "shipgate-admission";
 
+/// Both tests register webhooks on the one shared API server (and one stops its webhook on
+/// purpose), so they run one after the other.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn ensure_namespace(client: &kube::Client, name: &str) {
     let api: Api<Namespace> = Api::all(client.clone());
     let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
@@ -78,7 +82,7 @@ async fn register(client: &kube::Client, opts: &ManifestOptions) {
         serde_json::from_value(webhook_configuration(opts).unwrap()).unwrap();
     let api: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
     api.patch(
-        VWC_NAME,
+        &opts.name,
         &PatchParams::apply("shipgate-e2e").force(),
         &Patch::Apply(&vwc),
     )
@@ -107,6 +111,7 @@ async fn webhook_through_the_api_server() {
     let Some(cp) = shipgate_testenv::control_plane_or_skip("admission e2e") else {
         return;
     };
+    let _serial = SERIAL.lock().await;
     let client = cp.client().await.unwrap();
     for ns in ["e2e-apps", "e2e-exempt"] {
         ensure_namespace(&client, ns).await;
@@ -253,4 +258,137 @@ async fn webhook_through_the_api_server() {
 
     let api: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
     api.delete(VWC_NAME, &Default::default()).await.unwrap();
+}
+
+/// The real policy engine behind the webhook: shipgate's built-in rules (baseline profile) and a
+/// ConstraintTemplate from the Gatekeeper library with one deny and one warn constraint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shipgate_policies_and_a_gatekeeper_template_through_the_api_server() {
+    let Some(cp) = shipgate_testenv::control_plane_or_skip("admission e2e (policy engine)") else {
+        return;
+    };
+    let data = std::env::var_os("SHIPGATE_SHARED_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+        });
+    let template = data.join("gatekeeper-library/library/general/requiredlabels/template.yaml");
+    if !template.is_file() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "shared data missing in CI: {}",
+            template.display()
+        );
+        eprintln!("skipping: {} is absent", template.display());
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let client = cp.client().await.unwrap();
+    ensure_namespace(&client, "e2e-policy").await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let tls = write_tls(dir.path());
+    let constraints = dir.path().join("constraints.yaml");
+    std::fs::write(
+        &constraints,
+        r#"apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sRequiredLabels
+metadata:
+  name: pods-need-owner
+spec:
+  match:
+    kinds: [{apiGroups: [""], kinds: ["Pod"]}]
+    namespaces: ["e2e-policy"]
+  parameters:
+    labels: [{key: owner}]
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sRequiredLabels
+metadata:
+  name: pods-should-have-cost-center
+spec:
+  enforcementAction: warn
+  match:
+    kinds: [{apiGroups: [""], kinds: ["Pod"]}]
+    namespaces: ["e2e-policy"]
+  parameters:
+    labels: [{key: cost-center}]
+"#,
+    )
+    .unwrap();
+    let settings: shipgate_policy::PolicySettings =
+        serde_json::from_value(json!({"profile": "baseline"})).unwrap();
+    let loader = shipgate_admission::policyset::PolicySetLoader {
+        paths: vec![template, constraints],
+        settings: Some(settings),
+    };
+    let cfg = ServerConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        tls.cert.clone(),
+        tls.key.clone(),
+    );
+    let server = Server::bind(cfg, Arc::new(loader)).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(async move {
+        let _ = stop_rx.await;
+    }));
+    let mut opts = ManifestOptions::new(
+        tls.ca.cert_pem(),
+        ClientMode::Url(format!("https://{addr}/validate")),
+    );
+    opts.webhook_name = "policy.e2e.shipgate.dev".into();
+    opts.name = "shipgate-admission-policy-e2e".into();
+    register(&client, &opts).await;
+
+    let labelled = |name: &str, privileged: bool| {
+        let mut p = pod(name, "registry.example/app:1.0", privileged);
+        p["metadata"]["labels"]["owner"] = json!("payments");
+        p
+    };
+    // A privileged Pod is denied by the built-in rule, with its message.
+    wait_for(&client, "e2e-policy", &labelled("probe", true), 403).await;
+    let (st, _, body) = create_raw(
+        &client,
+        &pods_path("e2e-policy"),
+        &labelled("priv", true),
+        false,
+    )
+    .await;
+    assert_eq!(st, 403, "{body}");
+    assert!(
+        message(&body).contains("k8s-privileged-container"),
+        "{body}"
+    );
+
+    // The library template denies what its suite says: a Pod without the required label.
+    let (st, _, body) = create_raw(
+        &client,
+        &pods_path("e2e-policy"),
+        &pod("no-owner", "registry.example/app:1.0", false),
+        false,
+    )
+    .await;
+    assert_eq!(st, 403, "{body}");
+    assert!(message(&body).contains("you must provide labels"), "{body}");
+    assert!(message(&body).contains("owner"), "{body}");
+
+    // A compliant Pod is admitted; the warn-mode constraint shows up as a warning.
+    let (st, warnings, body) = create_raw(
+        &client,
+        &pods_path("e2e-policy"),
+        &labelled("ok", false),
+        false,
+    )
+    .await;
+    assert_eq!(st, 201, "{body}");
+    assert!(
+        warnings.iter().any(|w| w.contains("cost-center")),
+        "{warnings:?}"
+    );
+
+    let api: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
+    api.delete(&opts.name, &Default::default()).await.unwrap();
+    stop_tx.send(()).unwrap();
+    task.await.unwrap().unwrap();
 }
