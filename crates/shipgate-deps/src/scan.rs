@@ -100,20 +100,10 @@ pub fn match_inventory(
                 f.properties
                     .insert("dev".into(), serde_json::Value::Bool(true));
             }
-            let ids: Vec<&str> = std::iter::once(m.id.as_str())
-                .chain(m.aliases.iter().map(String::as_str))
-                .collect();
-            if let Some(stmt) = vex.suppressing(&ids, &pkg.purl) {
-                f.suppressed = Some(Suppression {
-                    kind: SuppressionKind::Vex,
-                    reason: stmt.describe(),
-                    source: Some(stmt.path.clone()),
-                    expires: None,
-                });
-            }
             out.findings.push(f);
         }
     }
+    apply_vex(&mut out.findings, vex);
     if unfixed_skipped > 0 {
         out.notes.push(format!(
             "--ignore-unfixed: left out {unfixed_skipped} match(es) with no fixed version"

@@ -98,6 +98,29 @@ pub struct LoadedConfig {
     pub errors: Vec<ScanError>,
 }
 
+impl LoadedConfig {
+    /// Resolve a path written in the configuration file: relative to the file's directory.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        match self.path.as_ref().and_then(|c| c.parent()) {
+            Some(dir) => dir.join(p),
+            None => p.to_path_buf(),
+        }
+    }
+
+    /// The Gatekeeper policy paths of `config.policies`, resolved, followed by `extra`.
+    pub fn policy_paths(&self, extra: &[PathBuf]) -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = self
+            .file
+            .config
+            .policies
+            .iter()
+            .map(|p| self.resolve(Path::new(p)))
+            .collect();
+        paths.extend(extra.iter().cloned());
+        paths
+    }
+}
+
 /// Find the configuration: an explicit path, else `shipgate.yaml` in the scan root or the
 /// nearest parent up to the repository root (the first directory holding `.git`).
 pub fn discover(explicit: Option<&Path>, scan_root: &Path) -> Option<PathBuf> {

@@ -62,20 +62,7 @@ fn serve(a: AdmissionServeArgs) -> anyhow::Result<i32> {
         users: a.exempt_users.iter().cloned().collect(),
         groups: a.exempt_groups.iter().cloned().collect(),
     };
-    let base = cfg
-        .path
-        .as_ref()
-        .and_then(|p| p.parent())
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    let mut paths: Vec<PathBuf> = cfg
-        .file
-        .config
-        .policies
-        .iter()
-        .map(|p| base.join(p))
-        .collect();
-    paths.extend(a.policy.iter().cloned());
+    let paths = cfg.policy_paths(&a.policy);
     let loader: Arc<dyn PolicyLoader> = Arc::new(PolicySetLoader {
         paths,
         settings: (!a.no_builtin).then(|| cfg.file.config.clone()),
@@ -123,22 +110,7 @@ fn run_audit(a: AdmissionAuditArgs) -> anyhow::Result<i32> {
     let cwd = PathBuf::from(".");
     let ctx = ScanContext::new(&a.report, &cwd);
     let mut errors = Vec::new();
-    let base = ctx
-        .config
-        .path
-        .as_ref()
-        .and_then(|p| p.parent())
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    let mut paths: Vec<PathBuf> = ctx
-        .config
-        .file
-        .config
-        .policies
-        .iter()
-        .map(|p| base.join(p))
-        .collect();
-    paths.extend(a.policy.iter().cloned());
+    let paths = ctx.config.policy_paths(&a.policy);
     let loader = PolicySetLoader {
         paths,
         settings: Some(ctx.config.file.config.clone()),

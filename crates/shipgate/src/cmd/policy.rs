@@ -19,14 +19,7 @@ pub fn policy_set(
     errors: &mut Vec<ScanError>,
 ) -> PolicySet {
     let settings: &PolicySettings = &config.file.config;
-    let base = config
-        .path
-        .as_ref()
-        .and_then(|p| p.parent())
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let mut paths: Vec<PathBuf> = settings.policies.iter().map(|p| base.join(p)).collect();
-    paths.extend(extra.iter().cloned());
+    let paths = config.policy_paths(extra);
     let (mut set, errs) = if paths.is_empty() {
         (PolicySet::new(), Vec::new())
     } else {
