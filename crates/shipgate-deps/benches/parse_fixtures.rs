@@ -13,24 +13,9 @@ use std::path::{Path, PathBuf};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use shipgate_deps::{LockfileKind, WalkOptions, parse_file_as, parse_lockfile, scan_dir};
 
-const DIRS: &[(&str, LockfileKind)] = &[
-    ("rust/cargolock/testdata", LockfileKind::CargoLock),
-    ("javascript/packagelockjson/testdata", LockfileKind::NpmLock),
-    ("javascript/yarnlock/testdata", LockfileKind::YarnLock),
-    ("javascript/pnpmlock/testdata", LockfileKind::PnpmLock),
-    ("python/requirements/testdata", LockfileKind::Requirements),
-    ("python/poetrylock/testdata", LockfileKind::PoetryLock),
-    ("python/pipfilelock/testdata", LockfileKind::PipfileLock),
-    ("python/uvlock/testdata", LockfileKind::UvLock),
-    ("python/pdmlock/testdata", LockfileKind::PdmLock),
-    ("golang/gomod/testdata", LockfileKind::GoMod),
-    ("ruby/gemfilelock/testdata", LockfileKind::GemfileLock),
-    ("php/composerlock/testdata", LockfileKind::ComposerLock),
-    ("java/pomxml/testdata", LockfileKind::PomXml),
-    ("java/gradlelockfile/testdata", LockfileKind::GradleLockfile),
-    ("dotnet/packageslockjson/testdata", LockfileKind::NugetLock),
-    ("dart/pubspec/testdata", LockfileKind::PubspecLock),
-];
+#[path = "../tests/support/fixture_dirs.rs"]
+mod fixture_dirs;
+use fixture_dirs::DIRS;
 
 fn fixtures_root() -> Option<PathBuf> {
     let base = std::env::var_os("SHIPGATE_SHARED_DATA")

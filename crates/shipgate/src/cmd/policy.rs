@@ -77,7 +77,15 @@ pub fn scan_tree(root: &Path, config: &LoadedConfig) -> ScanOutput {
             )
         })
         .build();
-    for entry in walker.flatten() {
+    let mut walk_errors = Vec::new();
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                walk_errors.push(ScanError::new(format!("cannot walk the tree: {e}")));
+                continue;
+            }
+        };
         let p = entry.path();
         let is_manifest = matches!(
             p.extension().and_then(|e| e.to_str()),
@@ -92,15 +100,27 @@ pub fn scan_tree(root: &Path, config: &LoadedConfig) -> ScanOutput {
         {
             continue;
         }
-        if let Ok(text) = std::fs::read_to_string(p)
-            && text.contains("apiVersion")
-            && text.contains("kind")
-        {
-            files.push(p.to_path_buf());
+        match std::fs::read(p) {
+            // Not UTF-8 text: not a manifest. The loader reports bad YAML in files that are.
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                if text.contains("apiVersion") && text.contains("kind") {
+                    files.push(p.to_path_buf());
+                }
+            }
+            Err(e) => walk_errors.push(ScanError::at(
+                relative(root, &p.display().to_string()),
+                None,
+                None,
+                format!("cannot read: {e}"),
+            )),
         }
     }
     if files.is_empty() {
-        return ScanOutput::default();
+        return ScanOutput {
+            errors: walk_errors,
+            ..ScanOutput::default()
+        };
     }
     let mut errors = Vec::new();
     let set = policy_set(config, &[], true, &mut errors);
@@ -117,6 +137,7 @@ pub fn scan_tree(root: &Path, config: &LoadedConfig) -> ScanOutput {
         }
     }
     out.errors.splice(0..0, errors);
+    out.errors.extend(walk_errors);
     out
 }
 
