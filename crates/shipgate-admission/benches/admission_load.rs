@@ -3,8 +3,10 @@
 //!
 //! ```text
 //! cargo bench -p shipgate-admission --bench admission_load -- [--rate 1000] [--seconds 10]
-//!     [--connections 32] [--policy DIR]...
+//!     [--connections 32] [--vus N]
 //! ```
+//! `--vus N` switches to a closed loop of N virtual users (the shape of Kyverno's published
+//! load test) and reports the latency of each request from send to response.
 //! Latency is measured from each request's *scheduled* send time (so a stalled server cannot
 //! hide queueing: no coordinated omission) to the full response. The server runs in this
 //! process on its own 2-thread runtime; the client on another. Peak RSS (VmHWM) therefore
@@ -15,6 +17,10 @@
     clippy::unwrap_used,
     missing_docs
 )]
+
+// The allocator the `shipgate` binary ships with, so figures are the product's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -164,54 +170,77 @@ fn main() {
     let bodies = Arc::new(bodies());
     let avg_body = bodies.iter().map(Vec::len).sum::<usize>() / bodies.len();
     let client_tls = common::client_tls(tls.ca.cert_pem(), None);
-    let (latencies, errors, wall) = client_rt.block_on(async move {
-        let (tx, rx) = async_channel();
-        for _ in 0..connections {
-            tx.send(
-                common::connect(addr, client_tls.clone())
-                    .await
-                    .expect("connect"),
-            )
-            .await
-            .expect("pool");
-        }
-        // Warm-up: one request per body.
-        for b in bodies.iter() {
-            let mut c = rx.recv().await.expect("conn");
-            let _ = c.request("POST", "/validate", b.clone()).await;
-            tx.send(c).await.expect("pool");
-        }
-        let total = rate * seconds;
-        let interval = Duration::from_nanos(1_000_000_000 / rate.max(1));
-        let start = Instant::now();
-        let mut handles = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
-        for i in 0..total {
-            let due = start + interval * u32::try_from(i).unwrap_or(u32::MAX);
-            tokio::time::sleep_until(due.into()).await;
-            let (tx, rx) = (tx.clone(), rx.clone());
-            let body = bodies[usize::try_from(i).unwrap_or(0) % bodies.len()].clone();
-            handles.push(tokio::spawn(async move {
-                let mut c = rx.recv().await.expect("conn");
-                let (status, resp) = c.request("POST", "/validate", body).await;
-                let _ = tx.send(c).await;
-                let ok = status == 200 && resp.contains("\"allowed\"");
-                (
-                    u64::try_from(due.elapsed().as_micros()).unwrap_or(u64::MAX),
-                    ok,
+    let vus: usize = arg("--vus", 0);
+    let (latencies, errors, wall) = if vus > 0 {
+        // Closed loop, the shape of Kyverno's published load test: `vus` virtual users, each
+        // with its own TLS connection, sending the next request as soon as the previous one
+        // is answered, for `seconds`.
+        client_rt.block_on(closed_loop(addr, client_tls, bodies.clone(), vus, seconds))
+    } else {
+        client_rt.block_on(async move {
+            let (tx, rx) = async_channel();
+            for _ in 0..connections {
+                tx.send(
+                    common::connect(addr, client_tls.clone())
+                        .await
+                        .expect("connect"),
                 )
-            }));
-        }
-        let mut lat = Vec::with_capacity(handles.len());
-        let mut errors = 0u64;
-        for h in handles {
-            let (l, ok) = h.await.expect("task");
-            lat.push(l);
-            if !ok {
-                errors += 1;
+                .await
+                .expect("pool");
             }
-        }
-        (lat, errors, start.elapsed())
-    });
+            // Warm-up: one request per body.
+            for b in bodies.iter() {
+                let mut c = rx.recv().await.expect("conn");
+                let _ = c.request("POST", "/validate", b.clone()).await;
+                tx.send(c).await.expect("pool");
+            }
+            // The schedule is kept by a plain thread with `std::thread::sleep` (high-resolution
+            // timers): tokio's timer wheel has 1 ms granularity, which would add up to a
+            // millisecond of generator lateness to every latency.
+            let total = rate * seconds;
+            let interval = Duration::from_nanos(1_000_000_000 / rate.max(1));
+            let start = Instant::now();
+            let (due_tx, mut due_rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
+            let ticker = std::thread::spawn(move || {
+                for i in 0..total {
+                    let due = start + interval * u32::try_from(i).unwrap_or(u32::MAX);
+                    let now = Instant::now();
+                    if due > now {
+                        std::thread::sleep(due - now);
+                    }
+                    if due_tx.send((i, due)).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut handles = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+            while let Some((i, due)) = due_rx.recv().await {
+                let (tx, rx) = (tx.clone(), rx.clone());
+                let body = bodies[usize::try_from(i).unwrap_or(0) % bodies.len()].clone();
+                handles.push(tokio::spawn(async move {
+                    let mut c = rx.recv().await.expect("conn");
+                    let (status, resp) = c.request("POST", "/validate", body).await;
+                    let _ = tx.send(c).await;
+                    let ok = status == 200 && resp.contains("\"allowed\"");
+                    (
+                        u64::try_from(due.elapsed().as_micros()).unwrap_or(u64::MAX),
+                        ok,
+                    )
+                }));
+            }
+            ticker.join().expect("ticker");
+            let mut lat = Vec::with_capacity(handles.len());
+            let mut errors = 0u64;
+            for h in handles {
+                let (l, ok) = h.await.expect("task");
+                lat.push(l);
+                if !ok {
+                    errors += 1;
+                }
+            }
+            (lat, errors, start.elapsed())
+        })
+    };
     let mut sorted = latencies;
     sorted.sort_unstable();
     let n = sorted.len();
@@ -219,10 +248,17 @@ fn main() {
     let mean = sorted.iter().sum::<u64>() as f64 / n.max(1) as f64;
     #[allow(clippy::cast_precision_loss)]
     let achieved = n as f64 / wall.as_secs_f64();
-    println!(
-        "admission load: {n} requests, target {rate}/s, achieved {achieved:.0}/s over {:.1}s, {connections} TLS connections, avg body {avg_body} B",
-        wall.as_secs_f64()
-    );
+    if vus > 0 {
+        println!(
+            "admission load (closed loop): {n} requests from {vus} virtual users, achieved {achieved:.0}/s over {:.1}s, avg body {avg_body} B",
+            wall.as_secs_f64()
+        );
+    } else {
+        println!(
+            "admission load: {n} requests, target {rate}/s, achieved {achieved:.0}/s over {:.1}s, {connections} TLS connections, avg body {avg_body} B",
+            wall.as_secs_f64()
+        );
+    }
     println!("  {rules_line}");
     println!(
         "  latency (scheduled send -> response): mean {:.2} ms  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms",
@@ -244,6 +280,55 @@ fn main() {
     {
         println!("  {l}");
     }
+}
+
+/// `vus` users in a closed loop for `seconds`; latency is send -> response.
+async fn closed_loop(
+    addr: std::net::SocketAddr,
+    client_tls: Arc<rustls::ClientConfig>,
+    bodies: Arc<Vec<Vec<u8>>>,
+    vus: usize,
+    seconds: u64,
+) -> (Vec<u64>, u64, Duration) {
+    let mut conns = Vec::with_capacity(vus);
+    for _ in 0..vus {
+        conns.push(
+            common::connect(addr, client_tls.clone())
+                .await
+                .expect("connect"),
+        );
+    }
+    let start = Instant::now();
+    let end = start + Duration::from_secs(seconds);
+    let mut users = Vec::with_capacity(vus);
+    for (u, mut c) in conns.into_iter().enumerate() {
+        let bodies = bodies.clone();
+        users.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0u64;
+            let mut i = u;
+            while Instant::now() < end {
+                let sent = Instant::now();
+                let (status, resp) = c
+                    .request("POST", "/validate", bodies[i % bodies.len()].clone())
+                    .await;
+                lat.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+                if status != 200 || !resp.contains("\"allowed\"") {
+                    errors += 1;
+                }
+                i += vus;
+            }
+            (lat, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for u in users {
+        let (l, e) = u.await.expect("user");
+        all.extend(l);
+        errors += e;
+    }
+    (all, errors, start.elapsed())
 }
 
 /// A bounded MPMC pool built from a tokio mpsc + mutex (keeps dependencies to what we have).

@@ -8,6 +8,10 @@ use shipgate_policy::{PolicySet, PolicySettings, load_str};
 use std::hint::black_box;
 use std::path::PathBuf;
 
+// The allocator the `shipgate` binary ships with, so figures are the product's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn manifest(n: usize) -> String {
     let mut s = String::new();
     for i in 0..n {
@@ -110,6 +114,32 @@ fn benches(c: &mut Criterion) {
     );
     let lib = shared.join("gatekeeper-library/library");
     if lib.is_dir() {
+        // What one admission request costs the webhook: built-ins (recommended) plus the ten
+        // library templates the admission load benchmark serves, on a realistic Deployment.
+        let mut paths = Vec::new();
+        for t in ADMISSION_TEMPLATES {
+            let sample = lib.join("general").join(t);
+            let dir = sample
+                .parent()
+                .and_then(|p| p.parent())
+                .expect("template dir");
+            paths.push(dir.join("template.yaml"));
+            paths.push(sample.join("constraint.yaml"));
+        }
+        let (mut set, errors) = PolicySet::load(&paths);
+        assert!(errors.is_empty(), "{errors:?}");
+        set.set_builtin(
+            PolicySettings::default()
+                .resolve()
+                .expect("default settings"),
+        );
+        let mut g = c.benchmark_group("admission");
+        g.throughput(Throughput::Elements(1));
+        g.bench_function("builtins_plus_10_templates_one_request", |b| {
+            b.iter(|| black_box(set.review_request(black_box(&request)).map(|v| v.len())))
+        });
+        g.finish();
+
         let mut g = c.benchmark_group("verify");
         g.sample_size(10);
         g.bench_function("gatekeeper_library", |b| {
@@ -118,6 +148,20 @@ fn benches(c: &mut Criterion) {
         g.finish();
     }
 }
+
+/// The gatekeeper-library samples (template folder/sample) the admission benchmarks load.
+const ADMISSION_TEMPLATES: &[&str] = &[
+    "allowedrepos/samples/repo-must-be-openpolicyagent",
+    "containerlimits/samples/container-ignore-cpu-limits",
+    "containerrequests/samples/container-must-have-requests",
+    "requiredlabels/samples/all-must-have-owner",
+    "httpsonly/samples/ingress-https-only-tls-optional",
+    "block-nodeport-services/samples/block-node-port",
+    "disallowedtags/samples/container-image-must-not-have-latest-tag",
+    "imagedigests/samples/container-image-must-have-digest",
+    "replicalimits/samples/replicalimits",
+    "requiredprobes/samples/must-have-probes",
+];
 
 criterion_group!(policy, benches);
 criterion_main!(policy);

@@ -1,6 +1,7 @@
 //! Running the built-in rules, per-object exemptions, and conversion to report findings.
 
 use crate::object::{K8sObject, path_string};
+use crate::rules::{Hit, RuleMeta};
 use crate::settings::BuiltinRules;
 use crate::yaml::Seg;
 use shipgate_report::{Finding, Location, Severity};
@@ -15,7 +16,8 @@ pub const IGNORE_ANNOTATION: &str = "shipgate.dev/ignore";
 /// Rule id of the finding reported for a malformed exemption (no reason given).
 pub const IGNORE_INVALID_RULE: &str = "k8s-ignore-annotation-invalid";
 
-/// Build a finding about `obj` at the field `path`.
+/// Build a finding about `obj` (whose [`K8sObject::object_ref`] is `object`) at the field
+/// `path`.
 #[allow(clippy::too_many_arguments)]
 pub fn finding_at(
     rule_id: &str,
@@ -23,23 +25,31 @@ pub fn finding_at(
     severity: Severity,
     message: String,
     obj: &K8sObject,
+    object: &str,
     path: &[Seg],
     remediation: Option<&str>,
 ) -> Finding {
     let pos = obj.locate(path);
     let field = path_string(path);
-    let object = obj.object_ref();
+    // Stable across line moves: rule, object identity, field (and message for Rego, whose
+    // violations have no field).
+    let fingerprint = Finding::fingerprint_of(&[rule_id, &obj.path, object, &field]);
     let location = Location {
         path: Some(obj.path.clone()),
         start_line: Some(pos.line),
         start_column: Some(pos.column),
-        object: Some(object.clone()),
+        object: Some(object.to_string()),
         ..Location::default()
     };
-    let mut f = Finding::new(SCANNER, rule_id, severity, title, message, location);
-    // Stable across line moves: rule, object identity, field (and message for Rego, whose
-    // violations have no field).
-    f.fingerprint = Finding::fingerprint_of(&[rule_id, &obj.path, &object, &field]);
+    let mut f = Finding::with_fingerprint(
+        fingerprint,
+        SCANNER,
+        rule_id,
+        severity,
+        title,
+        message,
+        location,
+    );
     f.remediation = remediation.map(str::to_string);
     if !field.is_empty() {
         f.properties
@@ -48,24 +58,38 @@ pub fn finding_at(
     f
 }
 
-/// Run the selected built-in rules on one object (no exemptions applied).
-pub fn check_object(rules: &BuiltinRules, obj: &K8sObject, out: &mut Vec<Finding>) {
+/// Run the selected built-in rules on one object and hand each hit to `sink` with its rule
+/// and configured severity (no exemptions applied).
+pub fn check_hits(
+    rules: &BuiltinRules,
+    obj: &K8sObject,
+    mut sink: impl FnMut(&RuleMeta, Severity, Hit),
+) {
     let mut hits = Vec::new();
     for (rule, severity) in &rules.rules {
-        hits.clear();
         (rule.check)(&rules.options, obj, &mut hits);
         for hit in hits.drain(..) {
-            out.push(finding_at(
-                rule.meta.id,
-                rule.meta.title,
-                *severity,
-                hit.message,
-                obj,
-                &hit.path,
-                Some(rule.meta.remediation),
-            ));
+            sink(&rule.meta, *severity, hit);
         }
     }
+}
+
+/// Run the selected built-in rules on one object (no exemptions applied).
+pub fn check_object(rules: &BuiltinRules, obj: &K8sObject, out: &mut Vec<Finding>) {
+    let mut object: Option<String> = None;
+    check_hits(rules, obj, |meta, severity, hit| {
+        let object = object.get_or_insert_with(|| obj.object_ref());
+        out.push(finding_at(
+            meta.id,
+            meta.title,
+            severity,
+            hit.message,
+            obj,
+            object,
+            &hit.path,
+            Some(meta.remediation),
+        ));
+    });
 }
 
 /// One entry of an exemption annotation.
@@ -104,32 +128,48 @@ pub fn apply_exemptions(obj: &K8sObject, findings: &mut Vec<Finding>) -> usize {
     };
     let entries = parse_exemptions(value);
     let before = findings.len();
-    findings.retain(|f| {
-        !entries
-            .iter()
-            .any(|e| !e.reason.is_empty() && rule_matches(&e.rule_id, &f.rule_id))
-    });
+    findings.retain(|f| !is_exempt(&entries, &f.rule_id));
     let removed = before - findings.len();
     let path: Vec<Seg> = vec![
         "metadata".into(),
         "annotations".into(),
         IGNORE_ANNOTATION.into(),
     ];
-    for e in entries.iter().filter(|e| e.reason.is_empty()) {
+    let object = obj.object_ref();
+    for (rule_id, message) in invalid_exemptions(&entries) {
         findings.push(finding_at(
-            IGNORE_INVALID_RULE,
+            rule_id,
             "Exemption without a reason",
             Severity::Medium,
-            format!(
-                "annotation {IGNORE_ANNOTATION} exempts {} without a reason, so the exemption is not applied",
-                e.rule_id
-            ),
+            message,
             obj,
+            &object,
             &path,
             Some("Write the reason after the rule id: `shipgate.dev/ignore: <rule-id> <why this is acceptable>`."),
         ));
     }
     removed
+}
+
+/// Whether a finding of `rule_id` is exempted by one of `entries` (entries without a reason
+/// exempt nothing).
+pub fn is_exempt(entries: &[Exemption], rule_id: &str) -> bool {
+    entries
+        .iter()
+        .any(|e| !e.reason.is_empty() && rule_matches(&e.rule_id, rule_id))
+}
+
+/// The rule id and message reported for each entry that has no reason.
+pub fn invalid_exemptions(entries: &[Exemption]) -> impl Iterator<Item = (&'static str, String)> {
+    entries.iter().filter(|e| e.reason.is_empty()).map(|e| {
+        (
+            IGNORE_INVALID_RULE,
+            format!(
+                "annotation {IGNORE_ANNOTATION} exempts {} without a reason, so the exemption is not applied",
+                e.rule_id
+            ),
+        )
+    })
 }
 
 /// `K8sRequiredLabels` exempts every constraint of that kind; `K8sRequiredLabels/x` one constraint.

@@ -8,7 +8,7 @@
 //! `Send + Sync` (prepared Rego engines are cloned into a small pool per thread of use);
 //! evaluation errors are returned, never treated as a pass.
 
-use crate::builtin::{self, apply_exemptions, check_object, finding_at};
+use crate::builtin::{self, apply_exemptions, check_hits, check_object, finding_at};
 use crate::error::PolicyError;
 use crate::gatekeeper::{
     self, Constraint, EnforcementAction, Inventory, Template, TemplateProgram, is_constraint,
@@ -235,14 +235,14 @@ impl PolicySet {
                         continue;
                     };
                     let rv = review_rego
-                        .get_or_insert_with(|| regorus::Value::from(review.clone()))
+                        .get_or_insert_with(|| gatekeeper::rego::to_rego(review))
                         .clone();
                     let mut input = regorus::Value::new_object();
                     if let Ok(m) = input.as_object_mut() {
                         m.insert(regorus::Value::from("review"), rv);
                         m.insert(
                             regorus::Value::from("parameters"),
-                            regorus::Value::from(c.parameters.clone()),
+                            c.parameters_rego.clone(),
                         );
                     }
                     for v in p.eval(engine, input).map_err(eval_err)? {
@@ -269,27 +269,39 @@ impl PolicySet {
     /// JSON): built-in rules on the object, then every matching constraint. Thread-safe; engines
     /// are taken from an internal pool.
     pub fn review_request(&self, request: &Value) -> Result<Vec<Violation>, PolicyError> {
-        let review = review_from_request(request).map_err(PolicyError::Request)?;
+        let mut review = review_from_request(request).map_err(PolicyError::Request)?;
         let mut out = Vec::new();
         if let Some(rules) = &self.builtin {
-            let op = review
-                .get("operation")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            if let Some(obj) = review
-                .get("object")
-                .filter(|o| o.is_object() && op != "DELETE")
-            {
-                let k = K8sObject::from_value(obj.clone(), "request");
-                let mut findings = Vec::new();
-                check_object(rules, &k, &mut findings);
-                apply_exemptions(&k, &mut findings);
-                out.extend(findings.into_iter().map(|f| Violation {
-                    rule_id: f.rule_id,
-                    message: f.message,
-                    action: self.builtin_action,
-                    details: Value::Null,
-                }));
+            let delete = review.get("operation").and_then(Value::as_str) == Some("DELETE");
+            if !delete && let Some(slot) = review.get_mut("object").filter(|o| o.is_object()) {
+                // Admission needs rule ids and messages only: no positions, fingerprints or
+                // report findings are built here. The object is borrowed out of the review
+                // (and put back below) rather than copied.
+                let k = K8sObject::from_value(slot.take(), "request");
+                let entries = k
+                    .annotation(builtin::IGNORE_ANNOTATION)
+                    .map(builtin::parse_exemptions)
+                    .unwrap_or_default();
+                let action = self.builtin_action;
+                check_hits(rules, &k, |meta, _, hit| {
+                    if !builtin::is_exempt(&entries, meta.id) {
+                        out.push(Violation {
+                            rule_id: meta.id.to_string(),
+                            message: hit.message,
+                            action,
+                            details: Value::Null,
+                        });
+                    }
+                });
+                out.extend(
+                    builtin::invalid_exemptions(&entries).map(|(rule_id, message)| Violation {
+                        rule_id: rule_id.to_string(),
+                        message,
+                        action,
+                        details: Value::Null,
+                    }),
+                );
+                *slot = k.value;
             }
         }
         if self.constraints.is_empty() {
@@ -367,6 +379,7 @@ impl PolicySet {
         let other_severity = self.builtin.as_ref().map(|b| &b.other_severity);
         for obj in objects {
             let mut findings = Vec::new();
+            let mut object_ref: Option<String> = None;
             if let Some(rules) = &self.builtin {
                 check_object(rules, obj, &mut findings);
             }
@@ -385,21 +398,19 @@ impl PolicySet {
                                     EnforcementAction::Warn => Severity::Medium,
                                     EnforcementAction::Dryrun => Severity::Info,
                                 });
+                            let object = object_ref.get_or_insert_with(|| obj.object_ref());
                             let mut f = finding_at(
                                 &rule_id,
                                 &c.kind,
                                 severity,
                                 message.clone(),
                                 obj,
+                                object,
                                 &[],
                                 None,
                             );
-                            f.fingerprint = Finding::fingerprint_of(&[
-                                &rule_id,
-                                &obj.path,
-                                &obj.object_ref(),
-                                &message,
-                            ]);
+                            f.fingerprint =
+                                Finding::fingerprint_of(&[&rule_id, &obj.path, object, &message]);
                             f.properties.insert(
                                 "enforcement_action".into(),
                                 Value::String(c.action.as_str().into()),

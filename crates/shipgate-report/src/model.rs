@@ -301,6 +301,28 @@ impl Finding {
             location.object.as_deref().unwrap_or(""),
             &line,
         ]);
+        Finding::with_fingerprint(
+            fingerprint,
+            scanner,
+            rule_id,
+            severity,
+            title,
+            message,
+            location,
+        )
+    }
+
+    /// A new finding with a fingerprint the scanner computed (see
+    /// [`Finding::fingerprint_of`]); no default fingerprint is hashed.
+    pub fn with_fingerprint(
+        fingerprint: String,
+        scanner: &str,
+        rule_id: &str,
+        severity: Severity,
+        title: impl Into<String>,
+        message: impl Into<String>,
+        location: Location,
+    ) -> Finding {
         Finding {
             fingerprint,
             rule_id: rule_id.to_string(),
@@ -328,7 +350,13 @@ impl Finding {
             h.update(p.as_bytes());
         }
         let digest = h.finalize();
-        hex::encode(&digest[..16])
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(32);
+        for b in &digest[..16] {
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+        out
     }
 
     /// The CVSS base score a scanner attached (property `cvss_score`), if any.

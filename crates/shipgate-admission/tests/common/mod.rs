@@ -216,6 +216,7 @@ pub struct Conn {
 
 pub async fn connect(addr: SocketAddr, tls: Arc<rustls::ClientConfig>) -> std::io::Result<Conn> {
     let tcp = tokio::net::TcpStream::connect(addr).await?;
+    tcp.set_nodelay(true)?;
     let name = rustls_pki_types::ServerName::IpAddress(addr.ip().into());
     let stream = tokio_rustls::TlsConnector::from(tls)
         .connect(name, tcp)

@@ -83,6 +83,8 @@ pub struct Constraint {
     pub line: u32,
     /// `spec.parameters` (an empty object when absent).
     pub parameters: Value,
+    /// The same parameters as a Rego value, converted once at load time.
+    pub parameters_rego: regorus::Value,
     /// `spec.enforcementAction` (default deny).
     pub action: EnforcementAction,
     /// `spec.match`.
@@ -214,6 +216,7 @@ pub fn parse_constraint(obj: &K8sObject) -> Result<Constraint, String> {
         name: obj.name().to_string(),
         path: obj.path.clone(),
         line: obj.line(),
+        parameters_rego: rego::to_rego(&parameters),
         parameters,
         action,
         matcher,

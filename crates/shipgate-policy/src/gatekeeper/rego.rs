@@ -17,6 +17,31 @@ impl std::fmt::Debug for RegoProgram {
     }
 }
 
+/// Convert JSON to a Rego value directly (no serde round trip, no clone of the input).
+/// JSON numbers are always finite, so every value converts.
+pub fn to_rego(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else {
+                Value::from(n.as_f64().unwrap_or(0.0))
+            }
+        }
+        serde_json::Value::String(s) => Value::from(s.as_str()),
+        serde_json::Value::Array(a) => Value::from(a.iter().map(to_rego).collect::<Vec<_>>()),
+        serde_json::Value::Object(m) => Value::from(
+            m.iter()
+                .map(|(k, v)| (Value::from(k.as_str()), to_rego(v)))
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        ),
+    }
+}
+
 fn add_shims(engine: &mut Engine) -> anyhow::Result<()> {
     // `re_match(pattern, value)`: deprecated alias of regex.match, still used by older templates.
     engine.add_extension(
@@ -158,8 +183,7 @@ impl RegoProgram {
     pub fn engine_with_data(&self, data: &serde_json::Value) -> Result<Engine, String> {
         let mut e = self.engine.clone();
         if data.as_object().is_some_and(|m| !m.is_empty()) {
-            e.add_data(Value::from(data.clone()))
-                .map_err(|e| format!("{e:#}"))?;
+            e.add_data(to_rego(data)).map_err(|e| format!("{e:#}"))?;
         }
         Ok(e)
     }
