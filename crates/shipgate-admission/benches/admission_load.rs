@@ -261,7 +261,12 @@ fn main() {
     }
     println!("  {rules_line}");
     println!(
-        "  latency (scheduled send -> response): mean {:.2} ms  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms",
+        "  latency ({}): mean {:.2} ms  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms",
+        if vus > 0 {
+            "send -> response"
+        } else {
+            "scheduled send -> response"
+        },
         mean / 1000.0,
         percentile(&sorted, 0.50) as f64 / 1000.0,
         percentile(&sorted, 0.90) as f64 / 1000.0,

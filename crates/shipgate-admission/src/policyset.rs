@@ -78,6 +78,8 @@ impl PolicyLoader for PolicySetLoader {
             rules += builtin.rules.len();
             set.set_builtin(builtin);
         }
+        // One engine set per core is ready before the first request; more are made on demand.
+        set.prewarm(std::thread::available_parallelism().map_or(2, usize::from));
         Ok(Arc::new(PolicySetEvaluator { set, rules }))
     }
 

@@ -90,4 +90,18 @@ impl PolicyError {
             _ => None,
         }
     }
+
+    /// The message without the file/line/column prefix (for reports, which print the
+    /// location themselves).
+    pub fn detail(&self) -> String {
+        match self {
+            PolicyError::Io { source, .. } => {
+                format!("cannot read: {source} (check the path and permissions)")
+            }
+            PolicyError::Parse { message, .. }
+            | PolicyError::Policy { message, .. }
+            | PolicyError::Suite { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
 }

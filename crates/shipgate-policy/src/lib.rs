@@ -23,6 +23,7 @@
 pub mod builtin;
 pub mod error;
 pub mod gatekeeper;
+pub mod kinds;
 pub mod load;
 pub mod object;
 pub mod podspec;

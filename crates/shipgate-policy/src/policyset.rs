@@ -14,6 +14,7 @@ use crate::gatekeeper::{
     self, Constraint, EnforcementAction, Inventory, Template, TemplateProgram, is_constraint,
     is_template, review_for_object, review_from_request,
 };
+use crate::kinds;
 use crate::load::{Loaded, load_paths};
 use crate::object::K8sObject;
 use crate::settings::BuiltinRules;
@@ -190,6 +191,28 @@ impl PolicySet {
     fn reset_pool(&mut self) {
         if let Ok(mut p) = self.pool.lock() {
             p.clear();
+        }
+    }
+
+    /// Prepare `n` sets of admission engines up front (one per evaluation that may run at
+    /// once), so the first concurrent requests after a (re)load do not pay for cloning the
+    /// compiled templates. Errors are left for evaluation to report.
+    pub fn prewarm(&self, n: usize) {
+        let sets: Vec<Engines> = (0..n.min(64))
+            .map(|_| Engines {
+                engines: self
+                    .templates
+                    .iter()
+                    .map(|t| match &t.program {
+                        TemplateProgram::Rego(p) => p.engine_with_data(&Value::Null).ok(),
+                        TemplateProgram::Cel(_) => None,
+                    })
+                    .collect(),
+            })
+            .collect();
+        if let Ok(mut p) = self.pool.lock() {
+            p.extend(sets);
+            p.truncate(64);
         }
     }
 
@@ -442,15 +465,46 @@ pub fn to_scan_error(e: &PolicyError) -> ScanError {
         e.path().unwrap_or_default(),
         e.line(),
         e.column(),
-        e.to_string(),
+        e.detail(),
     )
 }
 
 /// `scan config`: load manifests from `paths` (`-` for stdin), evaluate built-ins and the
 /// policy set, and return the report model's output (findings, errors, notes).
 pub fn scan_config<P: AsRef<Path>>(paths: &[P], policy: &PolicySet) -> ScanOutput {
-    let loaded = load_paths(paths);
+    let mut loaded = load_paths(paths);
     let mut out = ScanOutput::default();
+    // A kind the API server does not serve in its (built-in) group would be rejected at apply
+    // time, and no rule would look at it: an error, not a silent pass.
+    let mut custom: std::collections::BTreeMap<String, usize> = Default::default();
+    loaded.objects.retain(|o| match kinds::check(o.group(), o.kind()) {
+        kinds::KindCheck::Known => true,
+        kinds::KindCheck::CustomGroup => {
+            *custom
+                .entry(format!("{} {}", o.api_version(), o.kind()))
+                .or_default() += 1;
+            true
+        }
+        kinds::KindCheck::Unknown { suggestion } => {
+            let group = if o.group().is_empty() {
+                "the core API group".to_string()
+            } else {
+                format!("API group `{}`", o.group())
+            };
+            let hint = suggestion.map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
+            let start = o.pos.pos();
+            loaded.errors.push(PolicyError::Parse {
+                path: o.path.clone(),
+                line: start.line,
+                column: start.column,
+                message: format!(
+                    "unknown kind `{}` in {group}{hint}: the API server would reject this object, and no rule checked it",
+                    o.kind()
+                ),
+            });
+            false
+        }
+    });
     out.errors.extend(loaded.errors.iter().map(to_scan_error));
     let result = policy.scan(&loaded.objects);
     out.errors.extend(result.errors.iter().map(to_scan_error));
@@ -461,6 +515,14 @@ pub fn scan_config<P: AsRef<Path>>(paths: &[P], policy: &PolicySet) -> ScanOutpu
         policy.builtin.as_ref().map_or(0, |b| b.rules.len()),
         policy.constraints.len()
     ));
+    if !custom.is_empty() {
+        let n: usize = custom.values().sum();
+        let list: Vec<String> = custom.iter().map(|(k, c)| format!("{k} ×{c}")).collect();
+        out.notes.push(format!(
+            "{n} objects of custom resource kinds ({}) are checked by Gatekeeper constraints only; built-in rules do not know their schema",
+            list.join(", ")
+        ));
+    }
     if result.exempted > 0 {
         out.notes.push(format!(
             "{} findings exempted by {} annotations",
@@ -474,6 +536,40 @@ pub fn scan_config<P: AsRef<Path>>(paths: &[P], policy: &PolicySet) -> ScanOutpu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_kinds_are_errors_and_custom_kinds_are_noted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = dir.path().join("m.yaml");
+        std::fs::write(
+            &f,
+            "apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: a}\n---\napiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: c}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\n",
+        )
+        .expect("write");
+        let mut set = PolicySet::new();
+        set.set_builtin(
+            crate::PolicySettings::default()
+                .resolve()
+                .expect("settings"),
+        );
+        let out = scan_config(&[&f], &set);
+        assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+        assert_eq!(out.errors[0].line, Some(1));
+        assert!(
+            out.errors[0].message.contains("unknown kind `Deploymnet`")
+                && out.errors[0].message.contains("did you mean `Deployment`?"),
+            "{}",
+            out.errors[0].message
+        );
+        assert!(
+            out.notes
+                .iter()
+                .any(|n| n.contains("cert-manager.io/v1 Certificate ×1")),
+            "{:?}",
+            out.notes
+        );
+        assert!(out.notes.iter().any(|n| n.starts_with("2 objects checked")));
+    }
 
     #[test]
     fn policy_set_is_send_and_sync() {
