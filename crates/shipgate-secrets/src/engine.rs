@@ -351,7 +351,7 @@ impl Scanner {
             let rule = &self.rules[r as usize];
             let Some(re) = &rule.regex else { continue };
             run_regex(
-                re,
+                re.get(),
                 rule,
                 r,
                 buf,
@@ -505,10 +505,7 @@ fn secret_span(
     {
         return span;
     }
-    let key_idx = rule
-        .regex
-        .as_ref()
-        .and_then(|re| re.capture_names().position(|n| n == Some("key")));
+    let key_idx = rule.regex.as_ref().and_then(|re| re.group_index("key"));
     for g in 1..locs.len() {
         if Some(g) == key_idx {
             continue;
@@ -523,9 +520,9 @@ fn secret_span(
 /// The `key` group span of a match, if the rule has one.
 fn key_group(rule: &Rule, buf: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
     let re = rule.regex.as_ref()?;
-    re.capture_names().position(|n| n == Some("key"))?;
+    re.group_index("key")?;
     let hay = &buf[..end];
-    let caps = re.captures_at(hay, start)?;
+    let caps = re.get().captures_at(hay, start)?;
     caps.name("key").map(|m| (m.start(), m.end()))
 }
 

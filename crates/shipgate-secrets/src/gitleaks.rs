@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::Error;
 use crate::rules::{
-    Allowlist, RegexTarget, Rule, RuleSet, Severity, compile_regex, resolve_secret_group,
+    Allowlist, RegexTarget, Rule, RuleRegex, RuleSet, Severity, compile_regex, resolve_secret_group,
 };
 
 #[derive(Deserialize, Default)]
@@ -252,7 +252,7 @@ impl RuleSet {
             }
             let regex = match &r.regex {
                 Some(p) => match compile_regex(&translate_re2(p)) {
-                    Ok(re) => Some(re),
+                    Ok(re) => Some(RuleRegex::compiled(re)),
                     Err(e) => {
                         problems.push(format!("{file}: {ctx}: invalid regex: {e}"));
                         continue;

@@ -7,6 +7,8 @@ use crate::Error;
 
 /// The built-in rules, embedded at compile time.
 const BUILTIN_YAML: &str = include_str!("../rules/builtin.yaml");
+/// The name the embedded rules report in errors.
+const BUILTIN_FILE: &str = "builtin.yaml";
 
 /// Key-name tail, quotes and an assignment operator, for context rules (`${ASSIGN}`).
 const ASSIGN: &str = r#"[\w.-]{0,25}?[\s'"]{0,3}(?:=|>|:{1,3}=?|\|\||=>|\?=|,)[\x60'"\s=]{0,5}"#;
@@ -134,7 +136,7 @@ pub struct Rule {
     pub examples: Vec<String>,
     /// Examples that must not.
     pub negative_examples: Vec<String>,
-    pub(crate) regex: Option<Regex>,
+    pub(crate) regex: Option<RuleRegex>,
     pub(crate) secret_group: Option<usize>,
     pub(crate) path: Option<Regex>,
     pub(crate) allowlists: Vec<Allowlist>,
@@ -149,7 +151,7 @@ impl Rule {
 
     /// The regex source as compiled (after shorthand expansion / RE2 translation).
     pub fn pattern(&self) -> Option<&str> {
-        self.regex.as_ref().map(|r| r.as_str())
+        self.regex.as_ref().map(RuleRegex::as_str)
     }
 }
 
@@ -191,6 +193,97 @@ struct RuleDef {
     negative_examples: Vec<String>,
 }
 
+/// A rule's detection regex. User rules (rule files, gitleaks configs) are compiled when loaded,
+/// so a bad pattern is reported there. The embedded set is only parsed at start-up (syntax and
+/// capture groups) and each pattern compiled the first time the prefilter sends it text: a
+/// pre-commit run over a few files compiles the handful of rules whose keywords occur instead of
+/// all of them (compiling every built-in pattern cost ~200 ms per process).
+#[derive(Debug, Clone)]
+pub(crate) struct RuleRegex {
+    pattern: String,
+    /// Capture group names by group index (index 0 is the whole match).
+    names: Vec<Option<String>>,
+    compiled: std::sync::OnceLock<Regex>,
+}
+
+impl RuleRegex {
+    /// Wrap a compiled regex.
+    pub(crate) fn compiled(re: Regex) -> RuleRegex {
+        RuleRegex {
+            pattern: re.as_str().to_owned(),
+            names: re.capture_names().map(|n| n.map(str::to_owned)).collect(),
+            compiled: std::sync::OnceLock::from(re),
+        }
+    }
+
+    /// Parse now, compile on first use. Only for patterns the test suite compiles (the
+    /// embedded set): parsing catches syntax errors but not the compiled-size budget.
+    fn lazy(pattern: String) -> Result<RuleRegex, String> {
+        let parse = |unicode: bool| {
+            regex_syntax::ParserBuilder::new()
+                .unicode(unicode)
+                .utf8(false)
+                .build()
+                .parse(&pattern)
+        };
+        let hir = parse(false)
+            .or_else(|first| parse(true).map_err(|_| first))
+            .map_err(|e| e.to_string())?;
+        let mut names = vec![None];
+        collect_captures(&hir, &mut names);
+        Ok(RuleRegex {
+            pattern,
+            names,
+            compiled: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The compiled regex (compiled now if this is the first use).
+    pub(crate) fn get(&self) -> &Regex {
+        self.compiled.get_or_init(|| {
+            compile_regex(&self.pattern)
+                .expect("lazily compiled patterns are built-in ones, which the test suite compiles")
+        })
+    }
+
+    /// The pattern source.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.pattern
+    }
+
+    /// Number of groups, the whole match included.
+    pub(crate) fn captures_len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Index of the group called `name`.
+    pub(crate) fn group_index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n.as_deref() == Some(name))
+    }
+}
+
+/// Record capture group names by index.
+fn collect_captures(hir: &regex_syntax::hir::Hir, names: &mut Vec<Option<String>>) {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Capture(c) => {
+            let i = c.index as usize;
+            if names.len() <= i {
+                names.resize(i + 1, None);
+            }
+            names[i] = c.name.as_deref().map(str::to_owned);
+            collect_captures(&c.sub, names);
+        }
+        HirKind::Repetition(r) => collect_captures(&r.sub, names),
+        HirKind::Concat(v) | HirKind::Alternation(v) => {
+            for h in v {
+                collect_captures(h, names);
+            }
+        }
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => {}
+    }
+}
+
 /// Compile a rule regex the way every rule is compiled: bytes, ASCII classes, large size limit.
 /// Falls back to Unicode mode for patterns that need it (`\p{..}`).
 pub(crate) fn compile_regex(pattern: &str) -> Result<Regex, regex::Error> {
@@ -211,11 +304,11 @@ pub(crate) fn compile_regex(pattern: &str) -> Result<Regex, regex::Error> {
 
 /// Resolve which capture group holds the secret: an explicit group, else a group named
 /// `secret`, else the first group, else the whole match (`None`).
-pub(crate) fn resolve_secret_group(re: &Regex, explicit: Option<usize>) -> Option<usize> {
+pub(crate) fn resolve_secret_group(re: &RuleRegex, explicit: Option<usize>) -> Option<usize> {
     if let Some(g) = explicit {
         return (g > 0 && g < re.captures_len()).then_some(g);
     }
-    if let Some(i) = re.capture_names().position(|n| n == Some("secret")) {
+    if let Some(i) = re.group_index("secret") {
         return Some(i);
     }
     (re.captures_len() > 1).then_some(1)
@@ -229,12 +322,16 @@ fn expand_shorthands(pattern: &str) -> String {
 impl RuleSet {
     /// The built-in rule set (embedded YAML).
     pub fn builtin() -> RuleSet {
-        RuleSet::from_yaml_str("builtin.yaml", BUILTIN_YAML)
+        RuleSet::from_yaml(BUILTIN_FILE, BUILTIN_YAML, true)
             .expect("the embedded builtin.yaml is checked by the test suite and always loads")
     }
 
     /// Load rules in shipgate's YAML format (the format of `rules/builtin.yaml`).
     pub fn from_yaml_str(file: &str, text: &str) -> Result<RuleSet, Error> {
+        RuleSet::from_yaml(file, text, false)
+    }
+
+    fn from_yaml(file: &str, text: &str, lazy: bool) -> Result<RuleSet, Error> {
         let def: RuleFileDef = serde_saphyr::from_str(text).map_err(|e| {
             let (line, column) = yaml_error_location(&e);
             Error::RuleFileSyntax {
@@ -253,7 +350,14 @@ impl RuleSet {
                 continue;
             }
             let pattern = expand_shorthands(&d.pattern);
-            let regex = match compile_regex(&pattern) {
+            let compiled = if lazy {
+                RuleRegex::lazy(pattern)
+            } else {
+                compile_regex(&pattern)
+                    .map(RuleRegex::compiled)
+                    .map_err(|e| e.to_string())
+            };
+            let regex = match compiled {
                 Ok(r) => r,
                 Err(e) => {
                     problems.push(format!("rule {}: invalid pattern: {e}", d.id));
@@ -264,7 +368,7 @@ impl RuleSet {
                 None => None,
                 Some(g) => match g.parse::<usize>() {
                     Ok(n) => Some(n),
-                    Err(_) => match regex.capture_names().position(|n| n == Some(g)) {
+                    Err(_) => match regex.group_index(g) {
                         Some(i) => Some(i),
                         None => {
                             problems.push(format!("rule {}: no capture group {g:?}", d.id));
@@ -358,6 +462,24 @@ pub(crate) fn yaml_error_location(e: &serde_saphyr::Error) -> (u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_lazily_compiled_builtin_pattern_compiles_with_the_groups_it_was_parsed_with() {
+        let rules = RuleSet::builtin();
+        for r in &rules.rules {
+            let Some(lazy) = &r.regex else { continue };
+            let re = compile_regex(lazy.as_str())
+                .unwrap_or_else(|e| panic!("rule {}: pattern does not compile: {e}", r.id));
+            let eager = RuleRegex::compiled(re);
+            assert_eq!(lazy.names, eager.names, "rule {}: capture groups", r.id);
+            assert_eq!(
+                lazy.get().as_str(),
+                eager.as_str(),
+                "rule {}: compiled pattern",
+                r.id
+            );
+        }
+    }
 
     #[test]
     fn builtin_loads_at_least_120_rules() {
