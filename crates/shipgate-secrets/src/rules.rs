@@ -225,10 +225,9 @@ impl RuleRegex {
                 .utf8(false)
                 .build()
                 .parse(&pattern)
+                .map_err(|e| e.to_string())
         };
-        let hir = parse(false)
-            .or_else(|first| parse(true).map_err(|_| first))
-            .map_err(|e| e.to_string())?;
+        let hir = parse(false).or_else(|first| parse(true).map_err(|_| first))?;
         let mut names = vec![None];
         collect_captures(&hir, &mut names);
         Ok(RuleRegex {
