@@ -19,6 +19,8 @@ install_test_deps() {
   fi
   # Image scanner: Distribution registry, skopeo, debootstrap and the cached Debian rootfs.
   bash "$here/test-deps-image.sh"
+  # RPM database fixtures (rpm + db-util from Debian), cached outside the repo.
+  bash "$here/test-deps/rpmdb-fixtures.sh"
   # SBOM tests: the official CycloneDX and SPDX JSON schemas, from PyPI, into a venv.
   local line
   while IFS= read -r line; do

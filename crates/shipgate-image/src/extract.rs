@@ -2,7 +2,7 @@
 
 use crate::lang::{binary, gem, java, node, python};
 use crate::model::{FileResult, OsFileKind, PackageKind, RawPackage};
-use crate::os::{apk, dpkg};
+use crate::os::{apk, dpkg, rpm};
 
 /// Why a path is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,13 +102,10 @@ pub(crate) fn analyze(path: &str, interest: Interest, data: &[u8]) -> FileResult
             let (packages, problems) = apk::parse_installed(&text());
             FileResult::Packages { packages, problems }
         }
-        Interest::Rpm => FileResult::Packages {
-            packages: vec![],
-            problems: vec![
-                "RPM package databases are not read yet; the RPM packages of this image are not listed"
-                    .to_string(),
-            ],
-        },
+        Interest::Rpm => {
+            let (packages, problems) = rpm::read_database(data);
+            FileResult::Packages { packages, problems }
+        }
         Interest::Python => single(python::parse_metadata(&text())),
         Interest::Npm => single(node::parse_package_json(data)),
         Interest::Gem => single(gem::parse_gemspec(name, &text())),

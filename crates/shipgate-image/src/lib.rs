@@ -5,7 +5,7 @@
 //! (`oci-client`), streams each layer once (gzip, zstd or plain; blob digests
 //! verified; whiteouts and opaque directories applied; size and entry limits
 //! against decompression bombs), identifies the OS and lists OS packages
-//! (dpkg, apk) and language packages (Python dist-info/egg-info, npm
+//! (dpkg, apk, RPM) and language packages (Python dist-info/egg-info, npm
 //! `node_modules`, Maven artifacts in jars including nested jars, Go build
 //! info, cargo-auditable data, RubyGems specifications, and any lockfile
 //! `shipgate-deps` reads), each with its purl,
@@ -16,7 +16,6 @@
 //! (only the cache and, for registry pulls, blobs in a private temporary
 //! directory under the cache dir), never follows symbolic links out of a root
 //! filesystem, never runs anything from the image, and does not print.
-//! RPM databases are recognised but not read yet (reported as an issue).
 //! Advisory matching ([`match_scan`]) uses `shipgate-vulndb`; lockfiles found
 //! in the image are parsed with `shipgate-deps`.
 #![warn(clippy::print_stdout, clippy::print_stderr)]

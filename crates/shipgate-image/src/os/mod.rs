@@ -3,3 +3,4 @@
 pub mod apk;
 pub mod dpkg;
 pub mod release;
+pub mod rpm;
