@@ -38,7 +38,7 @@ mod validate;
 
 pub use engine::Scanner;
 pub use error::Error;
-pub use finding::{CommitInfo, SecretFinding, SecretsOutput, SourceError, redact};
+pub use finding::{CommitInfo, RequiredMatch, SecretFinding, SecretsOutput, SourceError, redact};
 pub use fuzz::fuzz_scan;
 pub use git::{GitOptions, scan_git, scan_staged};
 pub use rules::{Rule, RuleSet, Severity, Validator};
