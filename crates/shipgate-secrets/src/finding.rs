@@ -2,7 +2,7 @@
 //! shared report model.
 
 use sha2::{Digest, Sha256};
-use shipgate_report::{Finding, Location, ScanError, ScanOutput};
+use shipgate_report::{Finding, Location, ScanError, ScanOutput, Suppression};
 
 use crate::engine::Origin;
 use crate::rules::{Rule, Severity};
@@ -58,6 +58,8 @@ pub struct SecretFinding {
     /// For a composite rule (gitleaks `[[rules.required]]`): the match of each required rule
     /// that satisfied it (the nearest one).
     pub required: Vec<RequiredMatch>,
+    /// Set when the scan decided the finding is suppressed (a `.gitleaksignore` entry).
+    pub suppressed: Option<Suppression>,
 }
 
 /// A match of a required rule next to a composite rule's finding.
@@ -123,6 +125,19 @@ impl SecretFinding {
             fingerprint,
             match_line: pos.0,
             required: Vec::new(),
+            suppressed: None,
+        }
+    }
+
+    /// The finding's gitleaks fingerprint, as gitleaks reports it and `.gitleaksignore` lists
+    /// it: `commit:file:rule-id:line` for history findings, `file:rule-id:line` otherwise.
+    pub fn gitleaks_fingerprint(&self) -> String {
+        match &self.commit {
+            Some(c) => format!(
+                "{}:{}:{}:{}",
+                c.id, self.path, self.rule_id, self.match_line
+            ),
+            None => format!("{}:{}:{}", self.path, self.rule_id, self.match_line),
         }
     }
 
@@ -170,7 +185,12 @@ impl SecretFinding {
         );
         f.fingerprint = self.fingerprint.clone();
         f.remediation = Some(REMEDIATION.to_owned());
+        f.suppressed = self.suppressed.clone();
         let p = &mut f.properties;
+        p.insert(
+            "gitleaks_fingerprint".into(),
+            self.gitleaks_fingerprint().into(),
+        );
         if !self.required.is_empty() {
             let list = self
                 .required
