@@ -221,7 +221,7 @@ pub struct Advisory {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SuppressionKind {
-    /// An `ignore:` entry of `shipgate.yaml`.
+    /// An ignore entry: `ignore:` in `shipgate.yaml`, or a `.gitleaksignore` line.
     Ignore,
     /// A baseline file of known fingerprints.
     Baseline,

@@ -6,7 +6,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::Regex;
 
 use crate::Error;
-use crate::finding::{CommitInfo, SecretFinding};
+use crate::finding::{CommitInfo, RequiredMatch, SecretFinding};
 use crate::rules::{Allowlist, Rule, RuleSet};
 use crate::settings::SecretsSettings;
 use crate::validate::{is_decoy, shannon_entropy, validate};
@@ -45,6 +45,8 @@ pub struct Scanner {
     has_path_rules: bool,
     allowlists: Vec<Allowlist>,
     show_secrets: bool,
+    /// For each rule, the indices of the rules its `required` entries name (same order).
+    required: Vec<Vec<u32>>,
 }
 
 /// Where the bytes come from, for findings.
@@ -82,6 +84,10 @@ impl Scanner {
         let mut always = Vec::new();
         for (i, r) in rules.rules.iter().enumerate() {
             let idx = u32::try_from(i).expect("fewer than 4 billion rules");
+            // A rule that never reports runs only when a composite rule asks for it.
+            if r.skip_report {
+                continue;
+            }
             if r.keywords.is_empty() {
                 always.push(idx);
                 continue;
@@ -119,6 +125,20 @@ impl Scanner {
             )
         };
         let has_path_rules = rules.rules.iter().any(|r| r.path.is_some());
+        let mut required = Vec::with_capacity(rules.rules.len());
+        for r in &rules.rules {
+            let mut idx = Vec::with_capacity(r.required.len());
+            for q in &r.required {
+                let Some(i) = rules.rules.iter().position(|x| x.id == q.id) else {
+                    return Err(Error::UnknownRequiredRule {
+                        rule: r.id.clone(),
+                        required: q.id.clone(),
+                    });
+                };
+                idx.push(u32::try_from(i).expect("fewer than 4 billion rules"));
+            }
+            required.push(idx);
+        }
         Ok(Scanner {
             rules: rules.rules,
             prefilter,
@@ -127,6 +147,7 @@ impl Scanner {
             has_path_rules,
             allowlists,
             show_secrets: settings.show_secrets,
+            required,
         })
     }
 
@@ -179,16 +200,134 @@ impl Scanner {
                 && active.as_ref().is_some_and(|a| a[i])
                 && !r.skip_report
             {
-                out.push(SecretFinding::new(
-                    r,
-                    origin,
-                    (1, 1, 1, 1),
-                    b"",
-                    0.0,
-                    self.show_secrets,
-                ));
+                let mut f =
+                    SecretFinding::new(r, origin, (1, 1, 1, 1), b"", 0.0, self.show_secrets);
+                // gitleaks reports a file-level finding at line 0 (its fingerprints say so).
+                f.match_line = 0;
+                out.push(f);
             }
         }
+    }
+
+    /// Whether a candidate survives the rule's filters (entropy, validator, decoys, inline
+    /// `shipgate:allow`, allowlists); its secret's entropy if so. `skipReport` is not a filter:
+    /// a rule that never reports still matches for the composite rules that require it.
+    fn accepts(&self, rule: &Rule, c: &Candidate, buf: &[u8], origin: Origin<'_>) -> Option<f64> {
+        let secret = &buf[c.secret_start..c.secret_end];
+        let whole = &buf[c.start..c.end];
+        if secret.is_empty() && rule.regex.is_some() && c.start == c.end {
+            return None;
+        }
+        let entropy = shannon_entropy(secret);
+        if let Some(min) = rule.entropy
+            && entropy < min
+        {
+            return None;
+        }
+        if let Some(v) = rule.validator {
+            let key = key_group(rule, buf, c.start, c.end);
+            if !validate(v, secret, key.map(|(a, b)| &buf[a..b])) {
+                return None;
+            }
+        }
+        if is_decoy(secret) {
+            return None;
+        }
+        let ls = line_start(buf, c.start);
+        let le = line_end(buf, c.end);
+        let line = &buf[ls..le];
+        if INLINE_ALLOW
+            .iter()
+            .any(|m| memchr::memmem::find(line, m).is_some())
+        {
+            return None;
+        }
+        let commit_id = origin.commit.map(|c| c.id.as_str());
+        if rule
+            .allowlists
+            .iter()
+            .chain(self.allowlists.iter())
+            .any(|a| a.allows(secret, whole, line, origin.path, commit_id))
+        {
+            return None;
+        }
+        Some(entropy)
+    }
+
+    /// For a match of composite rule `primary.0` starting at `primary.1` (line, column): the
+    /// nearest acceptable match of each required rule, or `None` when one has none close
+    /// enough. Required rules run over the whole chunk, whatever their keywords (as in
+    /// gitleaks), once per chunk, and only when a composite rule has a candidate.
+    fn requirements_met(
+        &self,
+        primary: (usize, (u32, u32)),
+        buf: &[u8],
+        base: (u32, usize),
+        origin: Origin<'_>,
+        active: &Option<Vec<bool>>,
+        helpers: &mut Vec<(u32, Vec<(u32, u32)>)>,
+    ) -> Option<Vec<RequiredMatch>> {
+        let (rule_idx, at) = primary;
+        let rule = &self.rules[rule_idx];
+        let mut found = Vec::with_capacity(rule.required.len());
+        for (q, &qi) in rule.required.iter().zip(&self.required[rule_idx]) {
+            let pos = match helpers.iter().position(|(r, _)| *r == qi) {
+                Some(p) => p,
+                None => {
+                    let matches = self.helper_matches(qi, buf, base, origin, active);
+                    helpers.push((qi, matches));
+                    helpers.len() - 1
+                }
+            };
+            let nearest = helpers[pos]
+                .1
+                .iter()
+                .filter(|m| q.accepts(at, **m))
+                .min_by_key(|m| (at.0.abs_diff(m.0), at.1.abs_diff(m.1)))?;
+            found.push(RequiredMatch {
+                rule_id: q.id.clone(),
+                line: nearest.0,
+                column: nearest.1,
+            });
+        }
+        Some(found)
+    }
+
+    /// Start positions (line, column) of the matches of rule `r` anywhere in `buf` that pass
+    /// its filters.
+    fn helper_matches(
+        &self,
+        r: u32,
+        buf: &[u8],
+        base: (u32, usize),
+        origin: Origin<'_>,
+        active: &Option<Vec<bool>>,
+    ) -> Vec<(u32, u32)> {
+        let rule = &self.rules[r as usize];
+        let Some(re) = &rule.regex else {
+            return Vec::new();
+        };
+        if active.as_ref().is_some_and(|a| !a[r as usize]) {
+            return Vec::new();
+        }
+        let mut cands = Vec::new();
+        run_regex(
+            re.get(),
+            rule,
+            r,
+            buf,
+            0,
+            buf.len(),
+            0,
+            buf.len(),
+            &mut cands,
+        );
+        let mut cursor = LineCursor::new(buf, base.0, base.1);
+        cands
+            .iter()
+            .filter(|c| self.accepts(rule, c, buf, origin).is_some())
+            .map(|c| cursor.at(c.start))
+            .collect()
     }
 
     /// Stream a reader in overlapping chunks. Stops early (reporting `binary`) when the first
@@ -368,50 +507,36 @@ impl Scanner {
         // 3. filters, positions
         cands.sort_unstable_by_key(|c| (c.start, c.rule));
         let mut cursor = LineCursor::new(buf, base_line, base_col);
+        // Match starts are sorted, so a cursor of their own only ever moves forward.
+        let mut match_cursor = LineCursor::new(buf, base_line, base_col);
         let first_new = out.len();
         let mut spans: Vec<(usize, usize, bool)> = Vec::new();
+        // Matches of rules that composite rules require, found on first need.
+        let mut helpers: Vec<(u32, Vec<(u32, u32)>)> = Vec::new();
         for c in cands {
             let rule = &self.rules[c.rule as usize];
-            let secret = &buf[c.secret_start..c.secret_end];
-            let whole = &buf[c.start..c.end];
-            let entropy = shannon_entropy(secret);
-            if secret.is_empty() && rule.regex.is_some() && c.start == c.end {
+            let Some(entropy) = self.accepts(rule, &c, buf, origin) else {
                 continue;
-            }
-            if let Some(min) = rule.entropy
-                && entropy < min
-            {
-                continue;
-            }
-            if let Some(v) = rule.validator {
-                let key = key_group(rule, buf, c.start, c.end);
-                if !validate(v, secret, key.map(|(a, b)| &buf[a..b])) {
-                    continue;
-                }
-            }
-            if is_decoy(secret) {
-                continue;
-            }
-            let ls = line_start(buf, c.start);
-            let le = line_end(buf, c.end);
-            let line = &buf[ls..le];
-            if INLINE_ALLOW
-                .iter()
-                .any(|m| memchr::memmem::find(line, m).is_some())
-            {
-                continue;
-            }
-            let commit_id = origin.commit.map(|c| c.id.as_str());
-            if rule
-                .allowlists
-                .iter()
-                .chain(self.allowlists.iter())
-                .any(|a| a.allows(secret, whole, line, origin.path, commit_id))
-            {
-                continue;
-            }
+            };
             if rule.skip_report {
                 continue;
+            }
+            let secret = &buf[c.secret_start..c.secret_end];
+            let (match_line, match_col) = match_cursor.at(c.start);
+            let mut required_matches = Vec::new();
+            if !rule.required.is_empty() {
+                let wanted = (c.rule as usize, (match_line, match_col));
+                match self.requirements_met(
+                    wanted,
+                    buf,
+                    (base_line, base_col),
+                    origin,
+                    active,
+                    &mut helpers,
+                ) {
+                    Some(m) => required_matches = m,
+                    None => continue,
+                }
             }
             // Positions (1-based, columns in bytes) of the secret itself: that is what a
             // reviewer needs to find, and what survives reformatting of the key name.
@@ -420,7 +545,7 @@ impl Scanner {
             let mut end_cursor = LineCursor { buf, ..cursor };
             let (secret_end_line, secret_end_col) = end_cursor.at(secret_last);
             spans.push((c.secret_start, c.secret_end, rule.is_generic()));
-            out.push(SecretFinding::new(
+            let mut finding = SecretFinding::new(
                 rule,
                 origin,
                 (
@@ -432,7 +557,10 @@ impl Scanner {
                 secret,
                 entropy,
                 self.show_secrets,
-            ));
+            );
+            finding.match_line = match_line;
+            finding.required = required_matches;
+            out.push(finding);
         }
         // A generic rule yields to a specific rule that found the same secret.
         if spans.iter().any(|s| s.2) {

@@ -30,6 +30,16 @@ pub enum Error {
         /// One line per failing rule: `rule <id>: <why>`.
         problems: Vec<String>,
     },
+    /// A composite rule requires a rule that is not loaded.
+    #[error(
+        "rule {rule} requires rule {required:?}, which is not loaded (define it, usually with `skipReport = true`)"
+    )]
+    UnknownRequiredRule {
+        /// The composite rule.
+        rule: String,
+        /// The id it names in `[[rules.required]]`.
+        required: String,
+    },
     /// A regex in the settings (`secrets.allow_paths`/`allow_regexes`) does not compile.
     #[error("secrets settings: invalid regex {pattern:?}: {source}")]
     SettingsRegex {

@@ -2,7 +2,7 @@
 //! shared report model.
 
 use sha2::{Digest, Sha256};
-use shipgate_report::{Finding, Location, ScanError, ScanOutput};
+use shipgate_report::{Finding, Location, ScanError, ScanOutput, Suppression};
 
 use crate::engine::Origin;
 use crate::rules::{Rule, Severity};
@@ -51,6 +51,26 @@ pub struct SecretFinding {
     pub commit: Option<CommitInfo>,
     /// Stable id: rule + path + secret hash (independent of the line number).
     pub fingerprint: String,
+    /// 1-based line where the rule's whole match starts (gitleaks' `StartLine`, the line of
+    /// its fingerprints); usually the secret's line; 0 for a path-only rule's finding about a
+    /// whole file, as in gitleaks.
+    pub match_line: u32,
+    /// For a composite rule (gitleaks `[[rules.required]]`): the match of each required rule
+    /// that satisfied it (the nearest one).
+    pub required: Vec<RequiredMatch>,
+    /// Set when the scan decided the finding is suppressed (a `.gitleaksignore` entry).
+    pub suppressed: Option<Suppression>,
+}
+
+/// A match of a required rule next to a composite rule's finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequiredMatch {
+    /// The required rule.
+    pub rule_id: String,
+    /// 1-based line where its match starts.
+    pub line: u32,
+    /// 1-based byte column where its match starts.
+    pub column: u32,
 }
 
 /// Redact a secret for display: its first 4 characters (fewer for short secrets) and `…`.
@@ -103,6 +123,21 @@ impl SecretFinding {
             entropy,
             commit: origin.commit.cloned(),
             fingerprint,
+            match_line: pos.0,
+            required: Vec::new(),
+            suppressed: None,
+        }
+    }
+
+    /// The finding's gitleaks fingerprint, as gitleaks reports it and `.gitleaksignore` lists
+    /// it: `commit:file:rule-id:line` for history findings, `file:rule-id:line` otherwise.
+    pub fn gitleaks_fingerprint(&self) -> String {
+        match &self.commit {
+            Some(c) => format!(
+                "{}:{}:{}:{}",
+                c.id, self.path, self.rule_id, self.match_line
+            ),
+            None => format!("{}:{}:{}", self.path, self.rule_id, self.match_line),
         }
     }
 
@@ -111,6 +146,10 @@ impl SecretFinding {
     pub fn message(&self) -> String {
         let shown = self.secret.as_deref().unwrap_or(&self.redacted);
         let mut m = format!("{} found: {shown}", self.description);
+        for (i, q) in self.required.iter().enumerate() {
+            m.push_str(if i == 0 { " with " } else { ", " });
+            m.push_str(&format!("{} at line {}", q.rule_id, q.line));
+        }
         if let Some(c) = &self.commit {
             m.push_str(&format!(
                 " (introduced in commit {} by {} on {})",
@@ -146,7 +185,20 @@ impl SecretFinding {
         );
         f.fingerprint = self.fingerprint.clone();
         f.remediation = Some(REMEDIATION.to_owned());
+        f.suppressed = self.suppressed.clone();
         let p = &mut f.properties;
+        p.insert(
+            "gitleaks_fingerprint".into(),
+            self.gitleaks_fingerprint().into(),
+        );
+        if !self.required.is_empty() {
+            let list = self
+                .required
+                .iter()
+                .map(|q| serde_json::json!({"rule": q.rule_id, "line": q.line, "column": q.column}))
+                .collect();
+            p.insert("required".into(), serde_json::Value::Array(list));
+        }
         p.insert("secret_redacted".into(), self.redacted.clone().into());
         p.insert("secret_sha256".into(), self.secret_sha256.clone().into());
         if let Some(s) = &self.secret {

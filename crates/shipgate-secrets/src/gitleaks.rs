@@ -1,7 +1,8 @@
 //! Loading gitleaks TOML configurations (migration path for gitleaks users).
 //!
 //! Supported: `[[rules]]` (`id`, `description`, `regex`, `secretGroup`, `entropy`,
-//! `keywords`, `path`, `skipReport`, `allowlist` and `[[rules.allowlists]]`), the global
+//! `keywords`, `path`, `skipReport`, `allowlist` and `[[rules.allowlists]]`, composite rules
+//! with `[[rules.required]]` (`id`, `withinLines`, `withinColumns`)), the global
 //! `[allowlist]` and `[[allowlists]]` (with `targetRules`), allowlist `condition`,
 //! `regexTarget`, `regexes`, `paths`, `stopwords` and `commits`, and `[extend]` (`useDefault`
 //! adds shipgate's built-in rules, `path` loads another gitleaks file, `disabledRules`).
@@ -14,7 +15,8 @@ use serde::Deserialize;
 
 use crate::Error;
 use crate::rules::{
-    Allowlist, RegexTarget, Rule, RuleRegex, RuleSet, Severity, compile_regex, resolve_secret_group,
+    Allowlist, RegexTarget, Required, Rule, RuleRegex, RuleSet, Severity, compile_regex,
+    resolve_secret_group,
 };
 
 #[derive(Deserialize, Default)]
@@ -59,6 +61,15 @@ struct GlRule {
     skip_report: bool,
     allowlist: Option<GlAllowlist>,
     allowlists: Vec<GlAllowlist>,
+    required: Vec<GlRequired>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct GlRequired {
+    id: String,
+    within_lines: Option<u32>,
+    within_columns: Option<u32>,
 }
 
 /// Translate a Go RE2 pattern to Rust `regex` syntax: escape braces that are not a
@@ -301,7 +312,23 @@ impl RuleSet {
                 path,
                 allowlists,
                 skip_report: r.skip_report,
+                required: Vec::new(),
             });
+            for q in &r.required {
+                if q.id.is_empty() {
+                    problems.push(format!("{file}: {ctx}: [[rules.required]] needs an `id`"));
+                    continue;
+                }
+                own.rules
+                    .last_mut()
+                    .expect("the rule was just pushed")
+                    .required
+                    .push(Required {
+                        id: q.id.clone(),
+                        within_lines: q.within_lines,
+                        within_columns: q.within_columns,
+                    });
+            }
         }
         if let Some(a) = &cfg.allowlist {
             own.allowlists
@@ -330,6 +357,25 @@ impl RuleSet {
         set.extend(own);
         if let Some(ext) = &cfg.extend {
             set.disable(&ext.disabled_rules);
+        }
+        // Required rules may be defined in this file, a file it extends or (with `useDefault`)
+        // shipgate's built-ins; gitleaks only looks in the same file, so this accepts more.
+        for r in cfg.rules.iter().filter(|r| !r.required.is_empty()) {
+            for q in &r.required {
+                if !q.id.is_empty() && !set.rules.iter().any(|x| x.id == q.id) {
+                    let line = line_of(text, &format!("id = \"{}\"", r.id));
+                    problems.push(format!(
+                        "{file}: line {line}: rule {}: [[rules.required]] rule id {:?} does not exist (define a rule with that id, usually with `skipReport = true`)",
+                        r.id, q.id
+                    ));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::InvalidRules {
+                file: file.to_owned(),
+                problems,
+            });
         }
         Ok(set)
     }

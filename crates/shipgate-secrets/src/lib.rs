@@ -18,6 +18,9 @@
 //! - **Findings** are [`SecretFinding`]s with a redacted secret and a fingerprint that does not
 //!   depend on the line number; [`SecretFinding::to_finding`] converts to the shared report model.
 //!
+//! - **`.gitleaksignore`** ([`GitleaksIgnore`]): findings whose gitleaks fingerprint is listed
+//!   are marked suppressed (kept in the report, with the entry that suppressed them).
+//!
 //! What it deliberately does not do: it never prints (the binary renders), never talks to a
 //! provider to check whether a credential is live, never applies `ignore:` entries or baselines
 //! (the report layer does), and never writes to the scanned repository except
@@ -30,6 +33,7 @@ mod finding;
 mod fuzz;
 mod git;
 mod gitleaks;
+mod gitleaksignore;
 pub mod hook;
 mod rules;
 mod settings;
@@ -38,9 +42,10 @@ mod validate;
 
 pub use engine::Scanner;
 pub use error::Error;
-pub use finding::{CommitInfo, SecretFinding, SecretsOutput, SourceError, redact};
+pub use finding::{CommitInfo, RequiredMatch, SecretFinding, SecretsOutput, SourceError, redact};
 pub use fuzz::fuzz_scan;
 pub use git::{GitOptions, scan_git, scan_staged};
+pub use gitleaksignore::{GITLEAKSIGNORE, GitleaksIgnore, Unmatched};
 pub use rules::{Rule, RuleSet, Severity, Validator};
 pub use settings::SecretsSettings;
 pub use sources::{ScanOptions, scan_path, scan_reader};

@@ -141,6 +141,39 @@ pub struct Rule {
     pub(crate) path: Option<Regex>,
     pub(crate) allowlists: Vec<Allowlist>,
     pub(crate) skip_report: bool,
+    /// Composite rule (gitleaks `[[rules.required]]`): a match is reported only when each of
+    /// these rules also matches near it.
+    pub(crate) required: Vec<Required>,
+}
+
+/// One requirement of a composite rule (gitleaks `[[rules.required]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Required {
+    /// The id of the rule that must also match.
+    pub id: String,
+    /// At most this many lines between the two match starts.
+    pub within_lines: Option<u32>,
+    /// At most this many columns between the two match starts (on the same line unless
+    /// `within_lines` is given too).
+    pub within_columns: Option<u32>,
+}
+
+impl Required {
+    /// Whether a match of the required rule starting at `other` (1-based line, column) is close
+    /// enough to the primary match starting at `primary`. Without bounds, anywhere in the same
+    /// file is close enough. A column bound alone means the same line: columns restart on
+    /// every line, so comparing them across lines would be meaningless.
+    pub(crate) fn accepts(&self, primary: (u32, u32), other: (u32, u32)) -> bool {
+        let lines_ok = match (self.within_lines, self.within_columns) {
+            (Some(n), _) => primary.0.abs_diff(other.0) <= n,
+            (None, Some(_)) => primary.0 == other.0,
+            (None, None) => true,
+        };
+        let cols_ok = self
+            .within_columns
+            .is_none_or(|m| primary.1.abs_diff(other.1) <= m);
+        lines_ok && cols_ok
+    }
 }
 
 impl Rule {
@@ -394,6 +427,7 @@ impl RuleSet {
                 path: None,
                 allowlists: Vec::new(),
                 skip_report: false,
+                required: Vec::new(),
             });
         }
         if !problems.is_empty() {
@@ -427,9 +461,27 @@ impl RuleSet {
         self.allowlists.extend(other.allowlists);
     }
 
-    /// Drop the rules with these ids.
+    /// Drop the rules with these ids. A disabled rule that a remaining composite rule requires
+    /// (gitleaks `[[rules.required]]`) stays loaded as a helper that never reports on its own,
+    /// so the composite rule keeps working.
     pub fn disable(&mut self, ids: &[String]) {
-        self.rules.retain(|r| !ids.iter().any(|i| i == &r.id));
+        let disabled = |id: &str| ids.iter().any(|i| i == id);
+        let needed: std::collections::HashSet<String> = self
+            .rules
+            .iter()
+            .filter(|r| !disabled(&r.id))
+            .flat_map(|r| r.required.iter().map(|q| q.id.clone()))
+            .collect();
+        self.rules.retain_mut(|r| {
+            if !disabled(&r.id) {
+                return true;
+            }
+            if needed.contains(&r.id) {
+                r.skip_report = true;
+                return true;
+            }
+            false
+        });
     }
 
     /// The rules.
@@ -478,6 +530,31 @@ mod tests {
                 r.id
             );
         }
+    }
+
+    #[test]
+    fn required_proximity() {
+        let q = |l: Option<u32>, c: Option<u32>| Required {
+            id: "x".into(),
+            within_lines: l,
+            within_columns: c,
+        };
+        // No bounds: anywhere.
+        assert!(q(None, None).accepts((1, 1), (900, 70)));
+        // Lines: distance between starts, either direction, inclusive.
+        assert!(q(Some(5), None).accepts((10, 1), (5, 80)));
+        assert!(q(Some(5), None).accepts((10, 1), (15, 1)));
+        assert!(!q(Some(5), None).accepts((10, 1), (16, 1)));
+        // Columns alone: the same line only.
+        assert!(q(None, Some(5)).accepts((1, 5), (1, 10)));
+        assert!(!q(None, Some(5)).accepts((1, 5), (1, 11)));
+        assert!(!q(None, Some(5)).accepts((1, 5), (2, 6)));
+        // Both: a box.
+        assert!(q(Some(1), Some(3)).accepts((4, 10), (5, 7)));
+        assert!(!q(Some(1), Some(3)).accepts((4, 10), (5, 6)));
+        assert!(!q(Some(1), Some(3)).accepts((4, 10), (6, 10)));
+        // Zero: the same place.
+        assert!(q(Some(0), Some(0)).accepts((3, 3), (3, 3)));
     }
 
     #[test]

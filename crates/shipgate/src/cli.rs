@@ -254,6 +254,12 @@ pub struct SecretsArgs {
     #[arg(long, value_name = "FILE")]
     pub gitleaks_config: Option<PathBuf>,
 
+    /// Suppress the findings whose gitleaks fingerprints (`file:rule-id:line` or
+    /// `commit:file:rule-id:line`) this file lists. Default: `.gitleaksignore` at the scan root
+    /// (the repository with --git/--staged), when there is one.
+    #[arg(long, value_name = "FILE")]
+    pub gitleaks_ignore: Option<PathBuf>,
+
     /// Put the full secret in the report. Default: redacted (first 4 characters).
     #[arg(long)]
     pub show_secrets: bool,

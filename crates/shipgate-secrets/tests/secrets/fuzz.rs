@@ -1,6 +1,6 @@
 //! Seeded random and mutated inputs through `fuzz_scan` (runs in `cargo test`).
 
-use shipgate_secrets::{RuleSet, fuzz_scan};
+use shipgate_secrets::{GitleaksIgnore, RuleSet, Scanner, SecretsSettings, fuzz_scan};
 
 struct XorShift(u64);
 
@@ -69,5 +69,89 @@ fn fuzz_scan_survives_random_and_mutated_inputs() {
             }
         }
         fuzz_scan(&data);
+    }
+}
+
+/// Random edits of a text: flip, insert, delete, duplicate.
+fn mutate(rng: &mut XorShift, data: &mut Vec<u8>, alphabet: &[u8]) {
+    for _ in 0..rng.below(8) {
+        let len = data.len();
+        match rng.below(4) {
+            0 if len > 0 => {
+                let p = rng.below(len);
+                data[p] ^= 1 << rng.below(8);
+            }
+            1 => {
+                let p = rng.below(len + 1);
+                data.insert(p, alphabet[rng.below(alphabet.len())]);
+            }
+            2 if len > 0 => {
+                let p = rng.below(len);
+                data.remove(p);
+            }
+            _ if len > 1 => {
+                let a = rng.below(len);
+                let b = a + rng.below(len - a);
+                let dup = data[a..b].to_vec();
+                data.splice(a..a, dup);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn composite_rules_and_gitleaksignore_survive_mutated_inputs() {
+    let toml = r#"
+[[rules]]
+id = "key-id"
+regex = '''\b((?:AKIA|ASIA)[A-Z2-7]{16})\b'''
+keywords = ["akia", "asia"]
+skipReport = true
+
+[[rules]]
+id = "secret-key"
+regex = '''(?i)secret_?key\s*[:=]\s*([A-Za-z0-9/+=]{40})\b'''
+keywords = ["secret"]
+[[rules.required]]
+id = "key-id"
+withinLines = 2
+withinColumns = 40
+"#;
+    let rules = RuleSet::from_gitleaks_str("fuzz.toml", toml).expect("loads");
+    let scanner = Scanner::new(rules, &SecretsSettings::default()).expect("scanner");
+    let seed = b"id=AKIAZ3MQ7RVX5LPW2KDT\nsecret_key = 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\n";
+    assert_eq!(
+        scanner.scan_bytes("s", seed).len(),
+        1,
+        "the seed is a finding"
+    );
+    let alphabet = b"\n\r\t :=#./\\AKIA2Z7secret_key0123456789abcdef\xff\xc3";
+    let mut rng = XorShift(0x0dd_ba11_5eed_f00d);
+    for _ in 0..2000 {
+        let mut data = seed.to_vec();
+        mutate(&mut rng, &mut data, alphabet);
+        for f in scanner.scan_bytes("s", &data) {
+            assert_eq!(f.required.len(), 1, "{f:?}");
+            let q = &f.required[0];
+            assert!(q.line.abs_diff(f.match_line) <= 2, "{f:?}");
+        }
+        // The same bytes as a .gitleaksignore: parsed or reported, never a panic.
+        let text = String::from_utf8_lossy(&data);
+        let (ig, problems) = GitleaksIgnore::parse("fuzz.ignore", &text);
+        assert!(problems.iter().all(|p| p.line.is_some()));
+        let mut out = shipgate_secrets::SecretsOutput {
+            findings: scanner.scan_bytes("s", seed),
+            ..Default::default()
+        };
+        let _ = ig.apply(&mut out);
+    }
+    let fp = "AKIA:s:secret-key:2\n0a1b2c3:s:secret-key:2\ns:secret-key:2\n";
+    let mut rng = XorShift(0xfeed_beef);
+    for _ in 0..2000 {
+        let mut data = fp.as_bytes().to_vec();
+        mutate(&mut rng, &mut data, alphabet);
+        let (ig, problems) = GitleaksIgnore::parse("fuzz.ignore", &String::from_utf8_lossy(&data));
+        assert!(ig.len() + problems.len() <= data.len());
     }
 }

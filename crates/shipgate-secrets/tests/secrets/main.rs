@@ -1,6 +1,7 @@
 //! Integration tests of shipgate-secrets: rule examples, fixture trees, git sources,
 //! gitleaks configs, hooks, bad input and fuzzing.
 
+mod composite;
 mod examples;
 mod fuzz;
 mod git;

@@ -28,7 +28,7 @@ pub fn run(args: HookRunArgs) -> anyhow::Result<i32> {
             let ctx = ScanContext::new(&args.report, &args.repo);
             let mut errors = Vec::new();
             let mut output = match build_scanner(&ctx, &args.secrets, &mut errors) {
-                Some(s) => scan(&s, Source::Staged(&args.repo)),
+                Some(s) => scan(&s, Source::Staged(&args.repo), &args.secrets),
                 None => ScanOutput::default(),
             };
             output.errors.splice(0..0, errors);

@@ -25,6 +25,7 @@ pub fn run(args: ScanAllArgs) -> anyhow::Result<i32> {
     let flags = crate::cli::SecretsArgs {
         rules: Vec::new(),
         gitleaks_config: None,
+        gitleaks_ignore: None,
         show_secrets: false,
     };
     let mut errors = Vec::new();
@@ -33,6 +34,7 @@ pub fn run(args: ScanAllArgs) -> anyhow::Result<i32> {
         output.merge(super::secrets::scan(
             &scanner,
             super::secrets::Source::Tree(&args.path, no_ignore),
+            &flags,
         ));
     }
     output.errors.extend(errors);

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use shipgate_report::{ScanError, ScanOutput};
 use shipgate_secrets::{
-    GitOptions, RuleSet, ScanOptions, Scanner, SecretsSettings, scan_git, scan_path, scan_reader,
-    scan_staged,
+    GITLEAKSIGNORE, GitOptions, GitleaksIgnore, RuleSet, ScanOptions, Scanner, SecretsSettings,
+    Unmatched, scan_git, scan_path, scan_reader, scan_staged,
 };
 
 use crate::cli::{ScanSecretsArgs, SecretsArgs};
@@ -94,8 +94,17 @@ pub fn build_scanner(
     }
 }
 
-/// Scan `source` and convert to the report model.
-pub fn scan(scanner: &Scanner, source: Source<'_>) -> ScanOutput {
+/// Scan `source` and convert to the report model. Findings listed in the gitleaks ignore file
+/// (`--gitleaks-ignore`, else `.gitleaksignore` at the scan root) are marked suppressed.
+pub fn scan(scanner: &Scanner, source: Source<'_>, flags: &SecretsArgs) -> ScanOutput {
+    let mut errors = Vec::new();
+    let ignore = load_gitleaks_ignore(flags, &source, &mut errors);
+    // Stale entries are worth a note only when the scan covered everything they could name.
+    let complete = match &source {
+        Source::Tree(p, _) => p.is_dir(),
+        Source::History(_, since) => since.is_none(),
+        Source::Staged(_) | Source::Stdin => false,
+    };
     let result = match source {
         Source::Tree(p, no_ignore) => Ok(scan_path(
             scanner,
@@ -109,12 +118,103 @@ pub fn scan(scanner: &Scanner, source: Source<'_>) -> ScanOutput {
         Source::Staged(p) => scan_staged(scanner, p),
         Source::Stdin => Ok(scan_reader(scanner, "-", &mut std::io::stdin().lock())),
     };
-    match result {
-        Ok(out) => out.into_scan_output(),
+    let mut output = match result {
+        Ok(mut out) => {
+            if let Some((ig, name)) = &ignore {
+                let unused = ig.apply(&mut out);
+                if complete && !unused.is_empty() {
+                    out.notes.push(unmatched_note(scanner, name, &unused));
+                }
+            }
+            out.into_scan_output()
+        }
         Err(e) => ScanOutput {
             errors: vec![ScanError::new(e.to_string())],
             ..ScanOutput::default()
         },
+    };
+    output.errors.splice(0..0, errors);
+    output
+}
+
+/// The note about `.gitleaksignore` entries that matched nothing, with a hint when they name
+/// rules that are not loaded (gitleaks' ids without `--gitleaks-config`).
+fn unmatched_note(scanner: &Scanner, name: &str, unused: &[Unmatched]) -> String {
+    let one = unused.len() == 1;
+    let lines: Vec<String> = unused.iter().map(|u| u.line.to_string()).collect();
+    let mut note = format!(
+        "{name}: {} entr{} matched no finding (line{} {}): fixed, or stale fingerprints",
+        unused.len(),
+        if one { "y" } else { "ies" },
+        if one { "" } else { "s" },
+        lines.join(", ")
+    );
+    let mut unknown: Vec<&str> = unused
+        .iter()
+        .map(|u| u.rule_id.as_str())
+        .filter(|id| !scanner.rules().iter().any(|r| r.id == *id))
+        .collect();
+    unknown.sort_unstable();
+    unknown.dedup();
+    if !unknown.is_empty() {
+        note.push_str(&format!(
+            "; no loaded rule has the id {} (gitleaks' rule ids need --gitleaks-config)",
+            unknown.join(", ")
+        ));
+    }
+    note
+}
+
+/// The gitleaks ignore file: `--gitleaks-ignore FILE` (which must exist), else
+/// `.gitleaksignore` at the root of a directory or repository scan when there is one.
+/// Malformed lines become errors with their line; the valid entries still apply.
+fn load_gitleaks_ignore(
+    flags: &SecretsArgs,
+    source: &Source<'_>,
+    errors: &mut Vec<ScanError>,
+) -> Option<(GitleaksIgnore, String)> {
+    let path = match &flags.gitleaks_ignore {
+        Some(p) => p.clone(),
+        None => {
+            let root = match source {
+                Source::Tree(p, _) if p.is_dir() => *p,
+                Source::History(p, _) | Source::Staged(p) => *p,
+                Source::Tree(..) | Source::Stdin => return None,
+            };
+            let p = if root == Path::new(".") {
+                PathBuf::from(GITLEAKSIGNORE)
+            } else {
+                root.join(GITLEAKSIGNORE)
+            };
+            if !p.exists() {
+                return None;
+            }
+            p
+        }
+    };
+    let name = path.display().to_string();
+    match GitleaksIgnore::load(&path, &name) {
+        Ok((ig, problems)) => {
+            errors.extend(
+                problems
+                    .into_iter()
+                    .map(|p| ScanError::at(name.clone(), p.line, None, p.message)),
+            );
+            Some((ig, name))
+        }
+        Err(e) => {
+            let why = match e {
+                shipgate_secrets::Error::Io { source, .. } => source.to_string(),
+                other => other.to_string(),
+            };
+            errors.push(ScanError::at(
+                name,
+                None,
+                None,
+                format!("cannot read the gitleaks ignore file: {why}"),
+            ));
+            None
+        }
     }
 }
 
@@ -141,7 +241,7 @@ pub fn run(args: ScanSecretsArgs) -> anyhow::Result<i32> {
             } else {
                 Source::Tree(&args.path, no_ignore)
             };
-            scan(&scanner, source)
+            scan(&scanner, source, &args.secrets)
         }
         None => ScanOutput::default(),
     };
