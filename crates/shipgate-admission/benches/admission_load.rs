@@ -24,6 +24,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "../../shipgate-policy/benches/library_templates.rs"]
+mod library_templates;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,14 +40,6 @@ fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn args_all(name: &str) -> Vec<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.windows(2)
-        .filter(|w| w[0] == name)
-        .map(|w| w[1].clone())
-        .collect()
 }
 
 fn bodies() -> Vec<Vec<u8>> {
@@ -132,10 +126,9 @@ fn main() {
     let rate: u64 = arg("--rate", 1000);
     let seconds: u64 = arg("--seconds", 10);
     let connections: usize = arg("--connections", 32);
-    let policy_dirs = args_all("--policy");
     let dir = tempfile::tempdir().expect("tempdir");
     let tls = common::write_tls(dir.path());
-    let loader: Arc<dyn PolicyLoader> = make_loader(dir.path(), &policy_dirs);
+    let loader: Arc<dyn PolicyLoader> = make_loader(dir.path());
 
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -360,36 +353,14 @@ impl PoolRx {
 
 /// Built-ins (recommended profile) + 10 gatekeeper-library templates with one sample
 /// constraint each, when the shared data is present; else the test stand-in rules.
-const TEMPLATES: &[&str] = &[
-    "allowedrepos/samples/repo-must-be-openpolicyagent",
-    "containerlimits/samples/container-ignore-cpu-limits",
-    "containerrequests/samples/container-must-have-requests",
-    "requiredlabels/samples/all-must-have-owner",
-    "httpsonly/samples/ingress-https-only-tls-optional",
-    "block-nodeport-services/samples/block-node-port",
-    "disallowedtags/samples/container-image-must-not-have-latest-tag",
-    "imagedigests/samples/container-image-must-have-digest",
-    "replicalimits/samples/replicalimits",
-    "requiredprobes/samples/must-have-probes",
-];
-
-fn make_loader(dir: &std::path::Path, _policy_dirs: &[String]) -> Arc<dyn PolicyLoader> {
+fn make_loader(dir: &std::path::Path) -> Arc<dyn PolicyLoader> {
     let data = std::env::var_os("SHIPGATE_SHARED_DATA").map_or_else(
         || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
         std::path::PathBuf::from,
     );
-    let lib = data.join("gatekeeper-library/library/general");
+    let lib = data.join("gatekeeper-library/library");
     if lib.is_dir() {
-        let mut paths = Vec::new();
-        for t in TEMPLATES {
-            let sample = lib.join(t);
-            let template_dir = sample
-                .parent()
-                .and_then(|p| p.parent())
-                .expect("template dir");
-            paths.push(template_dir.join("template.yaml"));
-            paths.push(sample.join("constraint.yaml"));
-        }
+        let paths = library_templates::paths(&lib);
         return Arc::new(shipgate_admission::policyset::PolicySetLoader {
             paths,
             settings: Some(shipgate_policy::PolicySettings::default()),

@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p shipgate-policy --bench policy` (figures in docs/benchmarks-policy.md).
 
+mod library_templates;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use shipgate_policy::{PolicySet, PolicySettings, load_str};
 use std::hint::black_box;
@@ -116,16 +118,7 @@ fn benches(c: &mut Criterion) {
     if lib.is_dir() {
         // What one admission request costs the webhook: built-ins (recommended) plus the ten
         // library templates the admission load benchmark serves, on a realistic Deployment.
-        let mut paths = Vec::new();
-        for t in ADMISSION_TEMPLATES {
-            let sample = lib.join("general").join(t);
-            let dir = sample
-                .parent()
-                .and_then(|p| p.parent())
-                .expect("template dir");
-            paths.push(dir.join("template.yaml"));
-            paths.push(sample.join("constraint.yaml"));
-        }
+        let paths = library_templates::paths(&lib);
         let (mut set, errors) = PolicySet::load(&paths);
         assert!(errors.is_empty(), "{errors:?}");
         set.set_builtin(
@@ -148,20 +141,6 @@ fn benches(c: &mut Criterion) {
         g.finish();
     }
 }
-
-/// The gatekeeper-library samples (template folder/sample) the admission benchmarks load.
-const ADMISSION_TEMPLATES: &[&str] = &[
-    "allowedrepos/samples/repo-must-be-openpolicyagent",
-    "containerlimits/samples/container-ignore-cpu-limits",
-    "containerrequests/samples/container-must-have-requests",
-    "requiredlabels/samples/all-must-have-owner",
-    "httpsonly/samples/ingress-https-only-tls-optional",
-    "block-nodeport-services/samples/block-node-port",
-    "disallowedtags/samples/container-image-must-not-have-latest-tag",
-    "imagedigests/samples/container-image-must-have-digest",
-    "replicalimits/samples/replicalimits",
-    "requiredprobes/samples/must-have-probes",
-];
 
 criterion_group!(policy, benches);
 criterion_main!(policy);
