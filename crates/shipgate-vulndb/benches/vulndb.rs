@@ -7,9 +7,10 @@
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use shipgate_vulndb::{Database, import};
 use std::hint::black_box;
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
+
+mod synthetic;
 
 fn shared_osv() -> Option<Vec<PathBuf>> {
     let base = std::env::var_os("SHIPGATE_SHARED_DATA")
@@ -18,37 +19,6 @@ fn shared_osv() -> Option<Vec<PathBuf>> {
     let osv = base.join("osv");
     osv.is_dir()
         .then(|| ["pypa", "go", "crates-io"].map(|d| osv.join(d)).to_vec())
-}
-
-/// A zip with `n` synthetic advisories shaped like OSV export records.
-fn synthetic_zip(n: usize) -> Vec<u8> {
-    let mut buf = std::io::Cursor::new(Vec::new());
-    {
-        let mut w = zip::ZipWriter::new(&mut buf);
-        let opts = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
-        for i in 0..n {
-            let rec = serde_json::json!({
-                "id": format!("SYN-{i}"),
-                "modified": "2024-01-01T00:00:00Z",
-                "aliases": [format!("CVE-2024-{i}")],
-                "summary": "synthetic advisory for the import benchmark",
-                "details": "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(8),
-                "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
-                "affected": [{
-                    "package": {"ecosystem": "npm", "name": format!("pkg-{}", i % 50_000)},
-                    "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": format!("1.{}.0", i % 97)}, {"introduced": "2.0.0"}, {"fixed": format!("2.{}.1", i % 13)}]}],
-                    "versions": ["1.0.0", "1.0.1", "1.1.0"]
-                }],
-                "references": [{"type": "ADVISORY", "url": format!("https://example.invalid/{i}")}]
-            });
-            w.start_file(format!("SYN-{i}.json"), opts)
-                .expect("zip member");
-            w.write_all(rec.to_string().as_bytes()).expect("zip write");
-        }
-        w.finish().expect("zip finish");
-    }
-    buf.into_inner()
 }
 
 /// One query per package that has advisories in the shared data (PyPI
@@ -196,7 +166,8 @@ fn benches(c: &mut Criterion) {
         // built here so that filtered runs of the other benchmarks skip it
         let zip_path = tmp.path().join("synthetic-all.zip");
         if !zip_path.exists() {
-            std::fs::write(&zip_path, synthetic_zip(n)).expect("write zip");
+            let file = std::fs::File::create(&zip_path).expect("create zip");
+            synthetic::write_zip(std::io::BufWriter::new(file), n).expect("write zip");
         }
         let syn_db = tmp.path().join("syn.bin");
         b.iter_batched(

@@ -1,7 +1,7 @@
 //! Fuzz entry points (the workspace's `fuzz/` crate calls these).
 
 use crate::ecosystem;
-use crate::import::parse_bytes;
+use crate::import::{parse_bytes, visit_zip_reader};
 use crate::range::{evaluate, prepare_range};
 use crate::severity::severity_of;
 
@@ -47,4 +47,14 @@ pub fn fuzz_osv_record(data: &[u8]) {
             }
         }
     }
+}
+
+/// Reads `data` as an OSV `all.zip` archive (directory, members, records),
+/// as `shipgate db import` does. Must never panic, and must not allocate
+/// more than the archive's stated limits allow.
+pub fn fuzz_osv_zip(data: &[u8]) {
+    let mut records = 0usize;
+    let _ = visit_zip_reader("fuzz.zip", std::io::Cursor::new(data), &mut |_| {
+        records += 1
+    });
 }

@@ -10,12 +10,20 @@
 
 use crate::error::{Error, ImportError, Result};
 use crate::osv::OsvRecord;
+use crate::zipread::ZipReader;
 use rayon::prelude::*;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 /// Largest single record file or archive member accepted (uncompressed).
 pub const MAX_RECORD_BYTES: u64 = 64 << 20;
+
+/// Files or members parsed together (in parallel) hold at most about this
+/// many bytes of input, and at most [`BATCH_FILES`] of them: parsed records
+/// are handed to the sink batch by batch, so memory stays bounded whatever
+/// the size of an archive or folder.
+const BATCH_BYTES: u64 = 32 << 20;
+const BATCH_FILES: usize = 1024;
 
 /// One record and where it came from.
 #[derive(Debug, Clone)]
@@ -154,114 +162,109 @@ fn load_file(path: &Path, kind: Kind) -> Result<Vec<LoadedRecord>, ImportError> 
 
 /// Reads every record member of a zip archive. A damaged archive (e.g.
 /// truncated, so no central directory) is one error; a damaged member is one
-/// error and the other members are still read.
+/// error and the other members are still read. The archive is read in
+/// batches (see `zipread`), so memory does not grow with its size.
 pub fn visit_zip(path: &Path, sink: &mut Sink<'_>) -> Visited {
+    match std::fs::File::open(path) {
+        Ok(file) => visit_zip_reader(&path.display().to_string(), file, sink),
+        Err(e) => Visited {
+            errors: vec![io_error(path, "cannot open archive", &e)],
+            files: 0,
+        },
+    }
+}
+
+/// [`visit_zip`] over any seekable input; `name` names it in errors.
+pub(crate) fn visit_zip_reader<R: Read + Seek>(
+    name: &str,
+    input: R,
+    sink: &mut Sink<'_>,
+) -> Visited {
     let mut out = Visited::default();
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            out.errors.push(io_error(path, "cannot open archive", &e));
-            return out;
-        }
+    let error = |path: String, message: String| ImportError {
+        path,
+        line: None,
+        column: None,
+        message,
     };
-    let mut archive = match zip::ZipArchive::new(std::io::BufReader::new(file)) {
+    let mut archive = match ZipReader::new(input) {
         Ok(a) => a,
         Err(e) => {
-            out.errors.push(ImportError {
-                path: path.display().to_string(),
-                line: None,
-                column: None,
-                message: format!("not a readable zip archive (truncated or damaged?): {e}"),
-            });
+            out.errors.push(error(
+                name.to_owned(),
+                format!("not a readable zip archive (truncated or damaged?): {e}"),
+            ));
             return out;
         }
     };
-    const BATCH: usize = 1024;
-    let mut batch: Vec<(String, bool, Vec<u8>)> = Vec::with_capacity(BATCH);
-    let mut flush = |batch: &mut Vec<(String, bool, Vec<u8>)>, out: &mut Visited| {
-        let parsed: Vec<Result<Vec<LoadedRecord>, ImportError>> = batch
-            .par_iter()
-            .map(|(origin, yaml, bytes)| {
-                parse_bytes(origin, bytes, *yaml).map(|rs| {
-                    rs.into_iter()
-                        .map(|record| LoadedRecord {
-                            origin: origin.clone(),
-                            record,
-                        })
-                        .collect()
-                })
-            })
-            .collect();
-        for p in parsed {
-            match p {
-                Ok(rs) => rs.into_iter().for_each(&mut *sink),
-                Err(e) => out.errors.push(e),
-            }
-        }
-        batch.clear();
-    };
-    for i in 0..archive.len() {
-        let mut member = match archive.by_index(i) {
+    let mut batch: Vec<(String, bool, Vec<u8>)> = Vec::with_capacity(BATCH_FILES);
+    loop {
+        let members = match archive.next_members(BATCH_FILES) {
             Ok(m) => m,
             Err(e) => {
-                out.errors.push(ImportError {
-                    path: format!("{}!#{i}", path.display()),
-                    line: None,
-                    column: None,
-                    message: format!("cannot read archive member: {e}"),
-                });
-                continue;
+                out.errors.push(error(name.to_owned(), e));
+                Vec::new()
             }
         };
-        if member.is_dir() {
-            continue;
+        if members.is_empty() {
+            break;
         }
-        let name = match member.name() {
-            Ok(n) => n.into_owned(),
-            Err(e) => {
-                out.errors.push(ImportError {
-                    path: format!("{}!#{i}", path.display()),
-                    line: None,
-                    column: None,
-                    message: format!("archive member has an unusable name: {e}"),
-                });
+        let mut batch_bytes = 0u64;
+        for member in members {
+            if member.is_dir() {
                 continue;
             }
-        };
-        let Some(kind) = kind_of(Path::new(&name)).filter(|k| *k != Kind::Zip) else {
-            continue;
-        };
-        out.files += 1;
-        let origin = format!("{}!{name}", path.display());
-        let mut bytes =
-            Vec::with_capacity(usize::try_from(member.size().min(MAX_RECORD_BYTES)).unwrap_or(0));
-        match (&mut member)
-            .take(MAX_RECORD_BYTES + 1)
-            .read_to_end(&mut bytes)
-        {
-            Ok(_) if bytes.len() as u64 > MAX_RECORD_BYTES => out.errors.push(ImportError {
-                path: origin,
-                line: None,
-                column: None,
-                message: format!("member larger than {MAX_RECORD_BYTES} bytes; skipped"),
-            }),
-            Ok(_) => batch.push((origin, kind == Kind::Yaml, bytes)),
-            Err(e) => out.errors.push(ImportError {
-                path: origin,
-                line: None,
-                column: None,
-                message: format!("cannot decompress archive member: {e}"),
-            }),
+            let Some(kind) = kind_of(Path::new(&member.name)).filter(|k| *k != Kind::Zip) else {
+                continue;
+            };
+            out.files += 1;
+            let origin = format!("{name}!{}", member.name);
+            match archive.read(&member, MAX_RECORD_BYTES) {
+                Ok(bytes) => {
+                    batch_bytes += bytes.len() as u64;
+                    batch.push((origin, kind == Kind::Yaml, bytes));
+                }
+                Err(e) => out.errors.push(error(origin, e)),
+            }
+            if batch_bytes >= BATCH_BYTES {
+                parse_batch(&mut batch, sink, &mut out);
+                batch_bytes = 0;
+            }
         }
-        if batch.len() >= BATCH {
-            flush(&mut batch, &mut out);
-        }
+        parse_batch(&mut batch, sink, &mut out);
     }
-    flush(&mut batch, &mut out);
     out
 }
 
-fn walk(dir: &Path, files: &mut Vec<(PathBuf, Kind)>, errors: &mut Vec<ImportError>) {
+/// Parses a batch of members in parallel and hands the records to `sink`
+/// in archive order.
+fn parse_batch(batch: &mut Vec<(String, bool, Vec<u8>)>, sink: &mut Sink<'_>, out: &mut Visited) {
+    let parsed: Vec<Result<Vec<LoadedRecord>, ImportError>> = batch
+        .par_iter()
+        .map(|(origin, yaml, bytes)| {
+            parse_bytes(origin, bytes, *yaml).map(|rs| {
+                rs.into_iter()
+                    .map(|record| LoadedRecord {
+                        origin: origin.clone(),
+                        record,
+                    })
+                    .collect()
+            })
+        })
+        .collect();
+    for p in parsed {
+        match p {
+            Ok(rs) => rs.into_iter().for_each(&mut *sink),
+            Err(e) => out.errors.push(e),
+        }
+    }
+    batch.clear();
+}
+
+/// A file found by the walk: path, type and size (for batching).
+type Found = (PathBuf, Kind, u64);
+
+fn walk(dir: &Path, files: &mut Vec<Found>, errors: &mut Vec<ImportError>) {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -280,7 +283,8 @@ fn walk(dir: &Path, files: &mut Vec<(PathBuf, Kind)>, errors: &mut Vec<ImportErr
             Ok(t) if t.is_dir() => walk(&path, files, errors),
             Ok(t) if t.is_file() || t.is_symlink() => {
                 if let Some(k) = kind_of(&path) {
-                    files.push((path, k));
+                    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                    files.push((path, k, size));
                 }
             }
             Ok(_) => {}
@@ -306,7 +310,7 @@ pub fn visit_path(path: &Path, sink: &mut Sink<'_>) -> Result<Visited> {
         files
     } else {
         match kind_of(path) {
-            Some(k) => vec![(path.to_owned(), k)],
+            Some(k) => vec![(path.to_owned(), k, meta.len())],
             None => {
                 return Err(Error::Source {
                     path: path.to_owned(),
@@ -315,9 +319,21 @@ pub fn visit_path(path: &Path, sink: &mut Sink<'_>) -> Result<Visited> {
             }
         }
     };
-    let (zips, plain): (Vec<_>, Vec<_>) = files.into_iter().partition(|(_, k)| *k == Kind::Zip);
-    for chunk in plain.chunks(4096) {
-        let parsed: Vec<_> = chunk.par_iter().map(|(p, k)| load_file(p, *k)).collect();
+    let (zips, plain): (Vec<_>, Vec<_>) = files.into_iter().partition(|(_, k, _)| *k == Kind::Zip);
+    let mut rest = plain.as_slice();
+    while !rest.is_empty() {
+        // at least one file per batch; then up to the byte and count limits
+        let mut n = 1;
+        let mut bytes = rest[0].2.min(MAX_RECORD_BYTES);
+        while n < rest.len().min(BATCH_FILES)
+            && bytes + rest[n].2.min(MAX_RECORD_BYTES) <= BATCH_BYTES
+        {
+            bytes += rest[n].2.min(MAX_RECORD_BYTES);
+            n += 1;
+        }
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        let parsed: Vec<_> = chunk.par_iter().map(|(p, k, _)| load_file(p, *k)).collect();
         out.files += chunk.len();
         for p in parsed {
             match p {
@@ -326,7 +342,7 @@ pub fn visit_path(path: &Path, sink: &mut Sink<'_>) -> Result<Visited> {
             }
         }
     }
-    for (z, _) in zips {
+    for (z, _, _) in zips {
         let v = visit_zip(&z, sink);
         out.files += v.files;
         out.errors.extend(v.errors);

@@ -41,15 +41,17 @@ pub mod import;
 pub mod osv;
 pub mod range;
 pub mod severity;
+mod spill;
 mod store;
 pub mod update;
 pub mod version;
+mod zipread;
 
 pub use db::{
     DB_FILE_NAME, DEFAULT_MAX_AGE, Database, Freshness, ImportReport, Status, VulnMatch, import,
 };
 pub use error::{Error, ImportError, Result};
-pub use fuzz::fuzz_osv_record;
+pub use fuzz::{fuzz_osv_record, fuzz_osv_zip};
 pub use severity::{Level, SeverityInfo};
 pub use store::{EcosystemStats, Metadata, SourceInfo};
 pub use update::{

@@ -131,6 +131,11 @@ pub(crate) struct Writer {
     out: BufWriter<File>,
     offset: u64,
     advisories: Vec<(u64, u32, u32)>,
+    /// concatenated package keys, in order
+    keys: Vec<u8>,
+    /// one `SLOT_LEN` record per package
+    slots: Vec<u8>,
+    last_key: Option<Vec<u8>>,
     finished: bool,
 }
 
@@ -156,6 +161,9 @@ impl Writer {
             out: BufWriter::with_capacity(1 << 20, file),
             offset: 0,
             advisories: Vec::new(),
+            keys: Vec::new(),
+            slots: Vec::new(),
+            last_key: None,
             finished: false,
         })
     }
@@ -184,41 +192,43 @@ impl Writer {
         Ok(u32::try_from(self.advisories.len() - 1).unwrap_or(u32::MAX))
     }
 
-    /// Replaces the blob of advisory `idx` (a newer copy of the same id).
-    pub fn replace_advisory(&mut self, idx: u32, adv: &StoredAdvisory) -> Result<()> {
-        let bytes = postcard::to_stdvec(adv).map_err(|e| Error::Corrupt {
-            path: self.tmp.clone(),
-            reason: format!("cannot encode advisory: {e}"),
-        })?;
-        let slot = self.write_raw(&bytes)?;
-        if let Some(s) = self.advisories.get_mut(idx as usize) {
-            *s = slot;
+    /// Advisories appended so far.
+    pub fn advisory_count(&self) -> usize {
+        self.advisories.len()
+    }
+
+    /// Appends the entry list of one package. `blob` is the postcard
+    /// encoding of a `Vec<StoredAffected>`; keys must come in ascending
+    /// order (the reader binary-searches them).
+    pub fn add_package(&mut self, key: &[u8], blob: &[u8]) -> Result<()> {
+        if self.last_key.as_deref().is_some_and(|last| last >= key) {
+            return Err(Error::Corrupt {
+                path: self.tmp.clone(),
+                reason: "package keys out of order".into(),
+            });
         }
+        let (off, len, crc) = self.write_raw(blob)?;
+        let too_big = || Error::Corrupt {
+            path: self.tmp.clone(),
+            reason: "the package index is larger than 4 GiB".into(),
+        };
+        let key_off = u32::try_from(self.keys.len()).map_err(|_| too_big())?;
+        let key_len = u32::try_from(key.len()).map_err(|_| too_big())?;
+        self.slots.extend_from_slice(&key_off.to_le_bytes());
+        self.slots.extend_from_slice(&key_len.to_le_bytes());
+        self.slots.extend_from_slice(&off.to_le_bytes());
+        self.slots.extend_from_slice(&len.to_le_bytes());
+        self.slots.extend_from_slice(&crc.to_le_bytes());
+        self.keys.extend_from_slice(key);
+        self.last_key = Some(key.to_vec());
         Ok(())
     }
 
-    /// Writes the package entries, the index and the footer, syncs, and
-    /// atomically renames the file over the destination.
-    pub fn finish(
-        mut self,
-        meta: &Metadata,
-        packages: BTreeMap<Vec<u8>, Vec<StoredAffected>>,
-    ) -> Result<()> {
-        let mut keys = Vec::new();
-        let mut slots = Vec::with_capacity(packages.len() * SLOT_LEN);
-        for (key, entries) in &packages {
-            let bytes = postcard::to_stdvec(entries).map_err(|e| Error::Corrupt {
-                path: self.tmp.clone(),
-                reason: format!("cannot encode entries: {e}"),
-            })?;
-            let (off, len, crc) = self.write_raw(&bytes)?;
-            slots.extend_from_slice(&(keys.len() as u32).to_le_bytes());
-            slots.extend_from_slice(&(key.len() as u32).to_le_bytes());
-            slots.extend_from_slice(&off.to_le_bytes());
-            slots.extend_from_slice(&len.to_le_bytes());
-            slots.extend_from_slice(&crc.to_le_bytes());
-            keys.extend_from_slice(key);
-        }
+    /// Writes the index and the footer after the package entries, syncs,
+    /// and atomically renames the file over the destination.
+    pub fn finish(mut self, meta: &Metadata) -> Result<()> {
+        let keys = std::mem::take(&mut self.keys);
+        let slots = std::mem::take(&mut self.slots);
         let mut table = Vec::with_capacity(self.advisories.len() * ADV_LEN);
         for (off, len, crc) in &self.advisories {
             table.extend_from_slice(&off.to_le_bytes());
@@ -368,7 +378,19 @@ impl Reader {
         &self.path
     }
 
-    fn key(&self, slot: usize) -> Option<&[u8]> {
+    /// Number of packages in the index.
+    #[cfg(test)]
+    pub fn package_count(&self) -> usize {
+        self.slots.len() / SLOT_LEN
+    }
+
+    /// Number of advisories in the table.
+    #[cfg(test)]
+    pub fn advisory_count(&self) -> usize {
+        self.table.len() / ADV_LEN
+    }
+
+    pub(crate) fn key(&self, slot: usize) -> Option<&[u8]> {
         let at = slot * SLOT_LEN;
         let off = u32_at(&self.slots, at) as usize;
         let len = u32_at(&self.slots, at + 4) as usize;
