@@ -234,6 +234,16 @@ impl<R: Read + Seek> ZipReader<R> {
         Ok(out)
     }
 
+    /// Moves to `pos`, keeping the read buffer when `pos` is inside it:
+    /// members usually follow each other, so most moves are a few bytes.
+    fn seek_to(&mut self, pos: u64) -> std::io::Result<()> {
+        let cur = self.input.stream_position()?;
+        match i64::try_from(pos).ok().zip(i64::try_from(cur).ok()) {
+            Some((p, c)) => self.input.seek_relative(p - c),
+            None => self.input.seek(SeekFrom::Start(pos)).map(|_| ()),
+        }
+    }
+
     /// Decompresses `member`, refusing more than `limit` bytes; checks its
     /// size and CRC-32 against the directory.
     pub fn read(&mut self, member: &Member, limit: u64) -> Result<Vec<u8>, String> {
@@ -251,9 +261,8 @@ impl<R: Read + Seek> ZipReader<R> {
         {
             return Err("member data outside the archive (truncated?)".into());
         }
-        self.input
-            .seek(SeekFrom::Start(member.header))
-            .and_then(|_| self.input.read_exact(&mut h))
+        self.seek_to(member.header)
+            .and_then(|()| self.input.read_exact(&mut h))
             .map_err(|e| io("cannot read archive member", &e))?;
         if u32_at(&h, 0) != LOCAL_SIG {
             return Err("damaged archive member: no local header where the directory says".into());
@@ -268,8 +277,7 @@ impl<R: Read + Seek> ZipReader<R> {
         {
             return Err("member data outside the archive (truncated?)".into());
         }
-        self.input
-            .seek(SeekFrom::Start(data))
+        self.seek_to(data)
             .map_err(|e| io("cannot read archive member", &e))?;
         let raw = (&mut self.input).take(member.compressed);
         // the claimed size is untrusted: reserve at most 1 MiB up front
@@ -277,7 +285,7 @@ impl<R: Read + Seek> ZipReader<R> {
             Vec::with_capacity(usize::try_from(member.size.min(limit).min(1 << 20)).unwrap_or(0));
         let read = match member.method {
             0 => raw.take(limit + 1).read_to_end(&mut out),
-            8 => flate2::read::DeflateDecoder::new(raw)
+            8 => flate2::bufread::DeflateDecoder::new(raw)
                 .take(limit + 1)
                 .read_to_end(&mut out),
             m => return Err(format!("compression method {m} is not supported; skipped")),
