@@ -19,6 +19,7 @@
 //! u64, advisory u32, payload length u32, payload.
 
 use crate::error::{Error, Result};
+use crate::store::{temp_beside, u32_at, u64_at};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
@@ -85,18 +86,8 @@ pub(crate) struct Sorter {
 impl Sorter {
     /// A sorter whose run folder, if needed, is created next to `dest`.
     pub fn new(dest: &Path, limits: Limits) -> Sorter {
-        let dir = dest
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "vulndb".into());
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Sorter {
-            base: dir.join(format!(".{name}.spill-{}-{n}", std::process::id())),
+            base: temp_beside(dest, "spill"),
             dir: None,
             limits: Limits {
                 buffer_bytes: limits.buffer_bytes.max(1),
@@ -305,20 +296,16 @@ impl RunReader {
                 Err(e) => return Err(Error::io("cannot read", &self.path, e)),
             }
         }
-        let u32_at =
-            |at: usize| u32::from_le_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]);
-        let mut seq = [0u8; 8];
-        seq.copy_from_slice(&head[4..12]);
-        let mut key = vec![0u8; u32_at(0) as usize];
-        let mut bytes = vec![0u8; u32_at(16) as usize];
+        let mut key = vec![0u8; u32_at(&head, 0) as usize];
+        let mut bytes = vec![0u8; u32_at(&head, 16) as usize];
         self.input
             .read_exact(&mut key)
             .and_then(|()| self.input.read_exact(&mut bytes))
             .map_err(|_| self.damaged())?;
         Ok(Some(Item {
             key,
-            seq: u64::from_le_bytes(seq),
-            advisory: u32_at(12),
+            seq: u64_at(&head, 4),
+            advisory: u32_at(&head, 12),
             bytes,
         }))
     }

@@ -139,21 +139,29 @@ pub(crate) struct Writer {
     finished: bool,
 }
 
+/// A hidden path beside `dest` for temporary data of kind `what`
+/// (`.osv-vulndb.bin.tmp-<pid>-<n>`), unique per process and per call: two
+/// builds into one folder never share temporary files.
+pub(crate) fn temp_beside(dest: &Path, what: &str) -> PathBuf {
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "vulndb".into());
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    dir.join(format!(".{name}.{what}-{}-{n}", std::process::id()))
+}
+
 impl Writer {
     pub fn create(dest: &Path) -> Result<Writer> {
-        let dir = dest
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create folder", dir, e))?;
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "vulndb".into());
-        // unique per process and per writer: two builds into one folder never share a temp file
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
+        let tmp = temp_beside(dest, "tmp");
+        if let Some(dir) = tmp.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create folder", dir, e))?;
+        }
         let file = File::create(&tmp).map_err(|e| Error::io("cannot create", &tmp, e))?;
         Ok(Writer {
             tmp,
@@ -289,13 +297,18 @@ pub(crate) struct Reader {
     table: Vec<u8>,
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
+/// Little-endian integers at a byte offset (callers check the length).
+pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
     let mut a = [0u8; 4];
     a.copy_from_slice(&b[at..at + 4]);
     u32::from_le_bytes(a)
 }
 
-fn u64_at(b: &[u8], at: usize) -> u64 {
+pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&b[at..at + 8]);
     u64::from_le_bytes(a)

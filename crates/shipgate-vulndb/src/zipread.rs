@@ -19,6 +19,7 @@
 //! ZIP64 locator and record, central file header, local file header, ZIP64
 //! extended information extra field `0x0001`).
 
+use crate::store::{u16_at, u32_at, u64_at};
 use std::io::{BufReader, Read, Seek, SeekFrom};
 
 const EOCD_SIG: u32 = 0x0605_4b50;
@@ -64,20 +65,6 @@ pub(crate) struct ZipReader<R: Read + Seek> {
     remaining: u64,
     /// Added to every offset stored in the archive.
     shift: u64,
-}
-
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(a)
 }
 
 fn io(what: &str, e: &std::io::Error) -> String {
