@@ -156,12 +156,57 @@ pub(crate) fn temp_beside(dest: &Path, what: &str) -> PathBuf {
     dir.join(format!(".{name}.{what}-{}-{n}", std::process::id()))
 }
 
+/// Removes temporary files and run folders that earlier builds of `dest`
+/// left behind when they were killed (no destructor ran): those whose
+/// process is gone. Only where `/proc` tells which processes exist; a
+/// failure to remove is ignored (the next build tries again).
+pub(crate) fn remove_stale_temps(dest: &Path) {
+    let proc_root = Path::new("/proc");
+    if !proc_root.join("self").exists() {
+        return;
+    }
+    let (Some(dir), Some(name)) = (
+        temp_beside(dest, "x").parent().map(Path::to_owned),
+        dest.file_name(),
+    ) else {
+        return;
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        // "<what>-<pid>-<n>"
+        let mut parts = rest.rsplitn(3, '-');
+        let (Some(_n), Some(pid), Some(what)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        if !matches!(what, "tmp" | "spill") || pid.parse::<u32>().is_err() {
+            continue;
+        }
+        if proc_root.join(pid).exists() {
+            continue;
+        }
+        let path = entry.path();
+        let _ = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+    }
+}
+
 impl Writer {
     pub fn create(dest: &Path) -> Result<Writer> {
         let tmp = temp_beside(dest, "tmp");
         if let Some(dir) = tmp.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create folder", dir, e))?;
         }
+        remove_stale_temps(dest);
         let file = File::create(&tmp).map_err(|e| Error::io("cannot create", &tmp, e))?;
         Ok(Writer {
             tmp,

@@ -241,3 +241,38 @@ fn duplicates_keep_newest_and_versions_lists_and_last_affected_apply() {
         "other release"
     );
 }
+
+#[test]
+fn leftovers_of_a_killed_import_are_removed_and_a_running_ones_kept() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let db_path = tmp.path().join("osv.bin");
+    // a process id nobody uses (pid_max is at most 2^22 on Linux)
+    let dead = (4_000_000u32..4_194_304)
+        .rev()
+        .find(|p| !std::path::Path::new(&format!("/proc/{p}")).exists())
+        .expect("a free pid");
+    let alive = std::process::id();
+    let dead_tmp = tmp.path().join(format!(".osv.bin.tmp-{dead}-0"));
+    let dead_spill = tmp.path().join(format!(".osv.bin.spill-{dead}-3"));
+    let live_spill = tmp.path().join(format!(".osv.bin.spill-{alive}-99"));
+    let other = tmp.path().join(format!(".other.bin.tmp-{dead}-0"));
+    write(&dead_tmp, "half a database");
+    write(&dead_spill.join("run-0"), "half a run");
+    write(&live_spill.join("run-0"), "in use");
+    write(&other, "not ours");
+    let good = tmp.path().join("good.json");
+    write(
+        &good,
+        &record("KEEP-1", "Go", "example.com/m", "0", "1.2.0"),
+    );
+    import(&db_path, std::slice::from_ref(&good)).expect("import");
+    assert!(
+        !dead_tmp.exists() && !dead_spill.exists(),
+        "stale files removed"
+    );
+    assert!(
+        live_spill.join("run-0").exists(),
+        "a running import's files are kept"
+    );
+    assert!(other.exists(), "another database's files are not touched");
+}
