@@ -228,10 +228,13 @@ impl Builder {
         let mut in_ecosystem = bits;
         let mut current: Option<(String, EcosystemStats)> = None;
         let mut close = |current: &mut Option<(String, EcosystemStats)>, seen: &mut [u64]| {
-            if let Some((eco, mut stats)) = current.take() {
-                stats.advisories = seen.iter().map(|w| u64::from(w.count_ones())).sum();
+            if let Some((eco, stats)) = current.take() {
+                // added, not replaced: an ecosystem string holding a NUL byte
+                // (hostile input) could split one ecosystem's run of keys
+                let total = ecosystems.entry(eco).or_default();
+                total.packages += stats.packages;
+                total.advisories += seen.iter().map(|w| u64::from(w.count_ones())).sum::<u64>();
                 seen.fill(0);
-                ecosystems.insert(eco, stats);
             }
         };
         let mut blob = Vec::new();
