@@ -1,8 +1,11 @@
 //! Benchmark driver for scripts/bench-image.sh.
 //!
-//! `image-bench build <rootfs.tar> <layout-dir>`: writes a multi-layer gzip OCI
-//! layout from the debootstrap rootfs and host trees (a Python
-//! site-packages, node_modules, jars, Go toolchain binaries).
+//! `image-bench build <rootfs.tar> <layout-dir> [SRC=PREFIX=CREATED_BY ...]`:
+//! writes a multi-layer gzip OCI layout from the debootstrap rootfs and host
+//! trees (a Python site-packages, node_modules, jars, Go toolchain binaries),
+//! plus one extra layer per `SRC=PREFIX=CREATED_BY` argument (the directory
+//! `SRC` added under `PREFIX`; scripts/bench-image.sh uses them for the 2 GB
+//! image).
 //! `image-bench scan <image> <cache-dir>`: scans and prints a summary.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -15,10 +18,12 @@ use shipgate_image::{ScanOptions, scan_image};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
-        Some("build") if args.len() == 4 => build(Path::new(&args[2]), Path::new(&args[3])),
+        Some("build") if args.len() >= 4 => {
+            build(Path::new(&args[2]), Path::new(&args[3]), &args[4..]);
+        }
         Some("scan") if args.len() == 4 => scan(&args[2], Path::new(&args[3])),
         _ => {
-            eprintln!("usage: image-bench build <rootfs.tar> <layout> | scan <image> <cache-dir>");
+            eprintln!("usage: image-bench build <rootfs.tar> <layout> [SRC=PREFIX=CREATED_BY ...] | scan <image> <cache-dir>");
             std::process::exit(2);
         }
     }
@@ -37,7 +42,7 @@ fn tree(src: &str, prefix: &str) -> Option<Entry> {
     }
 }
 
-fn build(rootfs: &Path, layout: &Path) {
+fn build(rootfs: &Path, layout: &Path, extra_layers: &[String]) {
     let mut layers = vec![Layer::new(
         "debootstrap --variant=minbase bookworm",
         Compression::Gzip,
@@ -69,6 +74,17 @@ fn build(rootfs: &Path, layout: &Path) {
         ),
     ];
     for (src, prefix, created_by) in extra {
+        if let Some(e) = tree(src, prefix) {
+            layers.push(Layer::new(created_by, Compression::Gzip, vec![e]));
+        }
+    }
+    for spec in extra_layers {
+        let mut parts = spec.splitn(3, '=');
+        let (Some(src), Some(prefix), Some(created_by)) = (parts.next(), parts.next(), parts.next())
+        else {
+            eprintln!("bad layer spec {spec:?}: expected SRC=PREFIX=CREATED_BY");
+            std::process::exit(2);
+        };
         if let Some(e) = tree(src, prefix) {
             layers.push(Layer::new(created_by, Compression::Gzip, vec![e]));
         }
