@@ -12,10 +12,11 @@
 #   2. a cold scan (empty cache), 3. a warm rescan (all layers cached),
 # with wall time and peak RSS from /usr/bin/time (best of BENCH_RUNS, default 3).
 #
-# BENCH_IMAGE_SIZE=2g (default WORKDIR .../bench-image-2g) puts five more layers on top of
+# BENCH_IMAGE_SIZE=2g (default WORKDIR .../bench-image-2g) puts six more layers on top of
 # the same six, for more than 2 GiB uncompressed: the Go binaries of the test and peer
-# tools (etcd, kube-apiserver, gator, conftest, osv-scanner: real build info, 27-104 MB
-# each), this machine's /usr/lib/x86_64-linux-gnu and a Rust toolchain's lib/ (large
+# tools in two layers, as two `COPY --from` stages would write them (etcd and
+# kube-apiserver; gator, conftest and osv-scanner: real build info, 27-104 MB each,
+# so two workers can hold a 100 MB binary each at the same time), this machine's /usr/lib/x86_64-linux-gnu and a Rust toolchain's lib/ (large
 # shared libraries, up to 200 MB each), and 20,000 generated npm packages and 4,000
 # generated Python distributions (many small manifests, with code and text next to them).
 #
@@ -58,11 +59,12 @@ if [ "$size" = 2g ] && [ ! -f "$layout/index.json" ]; then
     fi
     src="$work/src"
     rm -rf "$src" "$layout"
-    mkdir -p "$src/go-bin"
+    mkdir -p "$src/go-k8s" "$src/go-tools"
     for b in "$cache/test-bins/etcd" "$cache/test-bins/kube-apiserver" \
         "${SHIPGATE_PEER_BIN_DIR:-$cache/peer-bins}"/{gator,conftest,osv-scanner}; do
+        case "$b" in */etcd | */kube-apiserver) dest="$src/go-k8s" ;; *) dest="$src/go-tools" ;; esac
         if [ -x "$b" ]; then
-            cp "$b" "$src/go-bin/"
+            cp "$b" "$dest/"
         else
             echo "note: $b missing (scripts/test-control-plane.sh and scripts/bench-*-peers.sh build it)" >&2
         fi
@@ -116,7 +118,8 @@ for i in range(4000):
 PY
     rust_lib="$(find "$HOME/.rustup/toolchains" -mindepth 2 -maxdepth 2 -name lib -type d 2>/dev/null | sort | head -n1)"
     extra=(
-        "$src/go-bin=usr/local/bin=COPY --from=build /out/ /usr/local/bin/"
+        "$src/go-k8s=usr/local/bin=COPY --from=k8s /out/ /usr/local/bin/"
+        "$src/go-tools=opt/tools/bin=COPY --from=tools /out/ /opt/tools/bin/"
         "/usr/lib/x86_64-linux-gnu=usr/lib/x86_64-linux-gnu=RUN apt-get install -y build-essential llvm"
         "${rust_lib:-/nonexistent}=opt/rust/lib=COPY --from=rust /usr/local/rustup/toolchains/stable/lib /opt/rust/lib"
         "$src/manifests/node_modules=srv/web/node_modules=RUN npm ci"

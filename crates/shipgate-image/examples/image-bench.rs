@@ -7,6 +7,8 @@
 //! `SRC` added under `PREFIX`; scripts/bench-image.sh uses them for the 2 GB
 //! image).
 //! `image-bench scan <image> <cache-dir>`: scans and prints a summary.
+//! `IMAGE_BENCH_THREADS=N` sets the number of layers analysed at once
+//! (default: one per CPU), to see what a runner with more CPUs would hold.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::{Path, PathBuf};
@@ -23,7 +25,9 @@ fn main() {
         }
         Some("scan") if args.len() == 4 => scan(&args[2], Path::new(&args[3])),
         _ => {
-            eprintln!("usage: image-bench build <rootfs.tar> <layout> [SRC=PREFIX=CREATED_BY ...] | scan <image> <cache-dir>");
+            eprintln!(
+                "usage: image-bench build <rootfs.tar> <layout> [SRC=PREFIX=CREATED_BY ...] | scan <image> <cache-dir>"
+            );
             std::process::exit(2);
         }
     }
@@ -80,7 +84,8 @@ fn build(rootfs: &Path, layout: &Path, extra_layers: &[String]) {
     }
     for spec in extra_layers {
         let mut parts = spec.splitn(3, '=');
-        let (Some(src), Some(prefix), Some(created_by)) = (parts.next(), parts.next(), parts.next())
+        let (Some(src), Some(prefix), Some(created_by)) =
+            (parts.next(), parts.next(), parts.next())
         else {
             eprintln!("bad layer spec {spec:?}: expected SRC=PREFIX=CREATED_BY");
             std::process::exit(2);
@@ -100,8 +105,13 @@ fn build(rootfs: &Path, layout: &Path, extra_layers: &[String]) {
 }
 
 fn scan(image: &str, cache: &Path) {
+    let threads = std::env::var("IMAGE_BENCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
     let opts = ScanOptions {
         cache_dir: Some(cache.to_path_buf()),
+        threads,
         ..ScanOptions::default()
     };
     let started = Instant::now();
