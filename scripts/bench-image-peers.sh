@@ -122,8 +122,8 @@ def key(purl):
             version = f"{qualifiers['epoch']}:{version}"
     if t == "pypi":
         name = re.sub(r"[-_.]+", "-", name).lower()
-    if t == "golang":
-        version = version.removeprefix("go").removeprefix("v")
+    if t == "golang":  # Trivy lowercases Go module paths in purls
+        name, version = name.lower(), version.removeprefix("go").removeprefix("v")
     return t, name, version
 inv = {}
 for tool in ("trivy", "syft", "shipgate"):
