@@ -259,7 +259,7 @@ PY
 trivy_java_db "$work/trivy-vcache"
 "$bins/trivy-db-osv" "$work/osv-json" "$work/trivy-vcache" >"$work/trivy-db.log" 2>&1 || { echo "trivy DB build failed:"; tail -n 5 "$work/trivy-db.log"; }
 "$bins/grype-db-osv" "$work/grype-ws" "$work/grype-db/6" >"$work/grype-db.log" 2>&1 || { echo "grype DB build failed:"; tail -n 5 "$work/grype-db.log"; }
-ls -la "$work/trivy-vcache/db" "$work/grype-db/6" 2>/dev/null | grep -E "trivy.db|metadata.json|vulnerability.db|import.json" || true
+ls -la "$work/trivy-vcache/db/trivy.db" "$work/trivy-vcache/db/metadata.json" "$work/grype-db/6/vulnerability.db" "$work/grype-db/6/import.json" || true
 SHIPGATE_CACHE_DIR="$work/sg-vcache" "$shipgate" db import "$data/osv" >/dev/null
 
 measure trivy-vuln "$work/trivy.vuln.json" "$bins/trivy" image --input "$layout" --format json \

@@ -141,24 +141,24 @@ for l in $layers; do
     n=$(gzip -dc "$layout/blobs/$l" | wc -c); uncompressed=$((uncompressed + n))
 done
 compressed=$(for l in $layers; do stat -c %s "$layout/blobs/$l"; done | paste -sd+ | bc)
-echo "image: $(echo $layers | wc -w) layers, $((compressed / 1048576)) MiB compressed, $((uncompressed / 1048576)) MiB uncompressed ($uncompressed bytes)"
+echo "image: $(echo "$layers" | wc -w) layers, $((compressed / 1048576)) MiB compressed, $((uncompressed / 1048576)) MiB uncompressed ($uncompressed bytes)"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 best() { sort -n | head -n1; }
 runs="${BENCH_RUNS:-3}"
 echo "-- gzip -dc of each layer (sequential), best of $runs"
-for i in $(seq "$runs"); do
+for _ in $(seq "$runs"); do
     /usr/bin/time -f "%e" bash -c "for l in $layers; do gzip -dc \"$layout/blobs/\$l\" >/dev/null; done" 2>&1 | tail -n1
 done | best | sed 's/^/gzip -dc: s /'
 
 echo "-- cold scan (empty cache), best of $runs (peak RSS: the highest of the runs)"
-for i in $(seq "$runs"); do
+for _ in $(seq "$runs"); do
     rm -rf "$work/scan-cache"
     /usr/bin/time -f "%e %M" "$bin" scan "$layout" "$work/scan-cache" 2>&1 >/dev/null | tail -n1
 done | sort -n | awk 'NR==1 {t=$1} $2>m {m=$2} END {printf "cold scan: s %s  peak RSS %.1f MiB\n", t, m/1024}'
 
 echo "-- warm rescan (all layers cached), best of $runs"
-for i in $(seq "$runs"); do
+for _ in $(seq "$runs"); do
     /usr/bin/time -f "%e %M" "$bin" scan "$layout" "$work/scan-cache" 2>&1 >/dev/null | tail -n1
 done | sort -n | awk 'NR==1 {t=$1} $2>m {m=$2} END {printf "warm scan: s %s  peak RSS %.1f MiB\n", t, m/1024}'
 "$bin" scan "$layout" "$work/scan-cache" | tail -n 3
