@@ -1,9 +1,14 @@
 //! Benchmark driver for scripts/bench-image.sh.
 //!
-//! `image-bench build <rootfs.tar> <layout-dir>`: writes a multi-layer gzip OCI
-//! layout from the debootstrap rootfs and host trees (a Python
-//! site-packages, node_modules, jars, Go toolchain binaries).
+//! `image-bench build <rootfs.tar> <layout-dir> [SRC=PREFIX=CREATED_BY ...]`:
+//! writes a multi-layer gzip OCI layout from the debootstrap rootfs and host
+//! trees (a Python site-packages, node_modules, jars, Go toolchain binaries),
+//! plus one extra layer per `SRC=PREFIX=CREATED_BY` argument (the directory
+//! `SRC` added under `PREFIX`; scripts/bench-image.sh uses them for the 2 GB
+//! image).
 //! `image-bench scan <image> <cache-dir>`: scans and prints a summary.
+//! `IMAGE_BENCH_THREADS=N` sets the number of layers analysed at once
+//! (default: one per CPU), to see what a runner with more CPUs would hold.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::{Path, PathBuf};
@@ -15,10 +20,14 @@ use shipgate_image::{ScanOptions, scan_image};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
-        Some("build") if args.len() == 4 => build(Path::new(&args[2]), Path::new(&args[3])),
+        Some("build") if args.len() >= 4 => {
+            build(Path::new(&args[2]), Path::new(&args[3]), &args[4..]);
+        }
         Some("scan") if args.len() == 4 => scan(&args[2], Path::new(&args[3])),
         _ => {
-            eprintln!("usage: image-bench build <rootfs.tar> <layout> | scan <image> <cache-dir>");
+            eprintln!(
+                "usage: image-bench build <rootfs.tar> <layout> [SRC=PREFIX=CREATED_BY ...] | scan <image> <cache-dir>"
+            );
             std::process::exit(2);
         }
     }
@@ -37,7 +46,7 @@ fn tree(src: &str, prefix: &str) -> Option<Entry> {
     }
 }
 
-fn build(rootfs: &Path, layout: &Path) {
+fn build(rootfs: &Path, layout: &Path, extra_layers: &[String]) {
     let mut layers = vec![Layer::new(
         "debootstrap --variant=minbase bookworm",
         Compression::Gzip,
@@ -73,6 +82,18 @@ fn build(rootfs: &Path, layout: &Path) {
             layers.push(Layer::new(created_by, Compression::Gzip, vec![e]));
         }
     }
+    for spec in extra_layers {
+        let mut parts = spec.splitn(3, '=');
+        let (Some(src), Some(prefix), Some(created_by)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            eprintln!("bad layer spec {spec:?}: expected SRC=PREFIX=CREATED_BY");
+            std::process::exit(2);
+        };
+        if let Some(e) = tree(src, prefix) {
+            layers.push(Layer::new(created_by, Compression::Gzip, vec![e]));
+        }
+    }
     let started = Instant::now();
     let digest =
         testsupport::write_oci_layout(&Image::new(layers), layout, "bench").expect("write layout");
@@ -84,8 +105,13 @@ fn build(rootfs: &Path, layout: &Path) {
 }
 
 fn scan(image: &str, cache: &Path) {
+    let threads = std::env::var("IMAGE_BENCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
     let opts = ScanOptions {
         cache_dir: Some(cache.to_path_buf()),
+        threads,
         ..ScanOptions::default()
     };
     let started = Instant::now();

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::model::LayerAnalysis;
 
 /// Bumped whenever the analysis changes shape or content, so old entries are ignored.
-pub const ANALYZER_VERSION: u32 = 2;
+pub const ANALYZER_VERSION: u32 = 3;
 
 /// The layer cache.
 #[derive(Debug, Clone)]

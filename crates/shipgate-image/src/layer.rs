@@ -1,7 +1,10 @@
 //! Streaming analysis of one layer blob: digest check, decompression (gzip,
 //! zstd or none, detected from the bytes), tar walk with whiteouts and safety
 //! limits. Each layer is read once, front to back; only files of interest are
-//! held in memory, one at a time.
+//! held in memory, one at a time per layer, and all the layers analysed at
+//! once together hold at most `Limits::max_file_bytes` of file contents
+//! (`budget.rs`). Go executables are not held at all: their build info is
+//! read from the start of the data segment as the file streams past.
 
 use std::cell::RefCell;
 use std::io::{self, BufRead, BufReader, Read};
@@ -9,6 +12,7 @@ use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
 
+use crate::budget::ReadBudget;
 use crate::error::{Error, Result};
 use crate::extract::{self, Interest};
 use crate::model::{FileEntry, FileResult, LayerAnalysis};
@@ -154,6 +158,19 @@ pub fn analyze_layer<R: Read>(
     label: &str,
     limits: &Limits,
 ) -> Result<LayerAnalysis> {
+    let budget = ReadBudget::new(limits.max_file_bytes);
+    analyze_layer_shared(reader, expected, label, limits, &budget)
+}
+
+/// [`analyze_layer`] with a file-content budget shared with the other layers
+/// analysed at the same time.
+pub(crate) fn analyze_layer_shared<R: Read>(
+    reader: R,
+    expected: &Expected,
+    label: &str,
+    limits: &Limits,
+    budget: &ReadBudget,
+) -> Result<LayerAnalysis> {
     let state = Rc::new(RefCell::new(HashState::default()));
     let hashing = HashingReader {
         inner: reader,
@@ -194,7 +211,7 @@ pub fn analyze_layer<R: Read>(
             limits.max_layer_bytes
         ),
     };
-    let walk = walk_entries(&mut archive, label, limits, &mut analysis);
+    let walk = walk_entries(&mut archive, label, limits, budget, &mut analysis);
     match walk {
         Ok(()) => {}
         Err(WalkError::Io(e)) if is_limit(&e) => return Err(limit_err(limits)),
@@ -250,6 +267,7 @@ fn walk_entries<R: Read>(
     archive: &mut tar::Archive<R>,
     label: &str,
     limits: &Limits,
+    budget: &ReadBudget,
     analysis: &mut LayerAnalysis,
 ) -> std::result::Result<(), WalkError> {
     for entry in archive.entries()? {
@@ -340,9 +358,17 @@ fn walk_entries<R: Read>(
             if size < 64 {
                 continue;
             }
-            let mut head = [0u8; 4];
-            entry.read_exact(&mut head)?;
+            // Enough for the ELF and program headers and the notes.
+            let mut head = Vec::with_capacity(size.min(HEAD_BYTES) as usize);
+            (&mut entry).take(HEAD_BYTES).read_to_end(&mut head)?;
             if !crate::lang::binary::looks_like_executable(&head) {
+                continue;
+            }
+            if let Some(data_offset) = crate::lang::binary::go_data_offset(&head)
+                && size > HEAD_BYTES
+            {
+                let result = read_go_buildinfo(&mut entry, head, data_offset, size)?;
+                analysis.entries.push(FileEntry { path, result });
                 continue;
             }
             if size > limits.max_file_bytes {
@@ -352,8 +378,9 @@ fn walk_entries<R: Read>(
                 ));
                 continue;
             }
-            let mut data = Vec::with_capacity(size as usize);
-            data.extend_from_slice(&head);
+            let _grant = budget.acquire(size);
+            let mut data = head;
+            data.reserve_exact((size as usize).saturating_sub(data.len()));
             (&mut entry).take(size).read_to_end(&mut data)?;
             let result = extract::analyze(&path, interest, &data);
             analysis.entries.push(FileEntry { path, result });
@@ -366,6 +393,7 @@ fn walk_entries<R: Read>(
             ));
             continue;
         }
+        let _grant = budget.acquire(size);
         let mut data = Vec::with_capacity(size as usize);
         (&mut entry)
             .take(limits.max_file_bytes)
@@ -374,6 +402,84 @@ fn walk_entries<R: Read>(
         analysis.entries.push(FileEntry { path, result });
     }
     Ok(())
+}
+
+/// Bytes read from the start of an executable before deciding how to read it.
+const HEAD_BYTES: u64 = 64 * 1024;
+
+/// Largest Go build info blob accepted (real ones are tens of KiB).
+const MAX_GO_BUILDINFO: usize = 16 * 1024 * 1024;
+
+/// Reads the build info of a Go executable while it streams: skips to its
+/// data segment (`data_offset`), looks for the blob in the first 64 KiB as
+/// Go's `debug/buildinfo` does, and reads only as much as the blob needs.
+/// The rest of the file is never held in memory. `head` holds the first
+/// bytes of the file, already read.
+fn read_go_buildinfo<R: Read>(
+    entry: &mut R,
+    head: Vec<u8>,
+    data_offset: u64,
+    size: u64,
+) -> io::Result<FileResult> {
+    use crate::lang::binary::{GO_DATA_WINDOW, find_go_buildinfo, go_buildinfo_len};
+    let none = || FileResult::Packages {
+        packages: vec![],
+        problems: vec![],
+    };
+    let mut pos = head.len() as u64;
+    let mut window = if data_offset < pos {
+        head[data_offset as usize..].to_vec()
+    } else {
+        io::copy(&mut entry.take(data_offset - pos), &mut io::sink())?;
+        pos = data_offset;
+        Vec::new()
+    };
+    drop(head);
+    let remaining = size.saturating_sub(pos);
+    let want = (GO_DATA_WINDOW as u64).saturating_sub(window.len() as u64);
+    entry.take(want.min(remaining)).read_to_end(&mut window)?;
+    window.truncate(GO_DATA_WINDOW);
+    let Some(start) = find_go_buildinfo(&window) else {
+        return Ok(none());
+    };
+    let mut blob = window.split_off(start);
+    drop(window);
+    // The module list may run past the window: read what the lengths say.
+    while let Ok(None) = go_buildinfo_len(&blob) {
+        if blob.len() >= MAX_GO_BUILDINFO {
+            break;
+        }
+        let before = blob.len();
+        entry.take(64 * 1024).read_to_end(&mut blob)?;
+        if blob.len() == before {
+            break;
+        }
+    }
+    if let Ok(Some(len)) = go_buildinfo_len(&blob) {
+        if len > MAX_GO_BUILDINFO {
+            return Ok(FileResult::Packages {
+                packages: vec![],
+                problems: vec![format!(
+                    "Go build info of {len} bytes, larger than the {MAX_GO_BUILDINFO} byte limit; not read"
+                )],
+            });
+        }
+        if blob.len() < len {
+            let missing = (len - blob.len()) as u64;
+            entry.take(missing).read_to_end(&mut blob)?;
+        }
+        blob.truncate(len);
+    }
+    Ok(match crate::lang::binary::parse_go_buildinfo(&blob) {
+        Ok(packages) => FileResult::Packages {
+            packages,
+            problems: vec![],
+        },
+        Err(e) => FileResult::Packages {
+            packages: vec![],
+            problems: vec![e],
+        },
+    })
 }
 
 /// Fuzz entry point: runs the layer analyser over arbitrary bytes with small
@@ -400,6 +506,155 @@ mod tests {
         assert_eq!(normalize_path("/etc//x/"), Ok(("etc/x".into(), true)));
         assert!(normalize_path("../../etc/passwd").is_err());
         assert!(normalize_path("a/../b").is_err());
+    }
+
+    /// A minimal ELF64 executable as the Go linker lays it out: a Go build
+    /// ID note near the start and the build info blob at the start of the
+    /// writable PT_LOAD segment, at `data_offset`, `tail` bytes of zeros after it.
+    fn go_elf(data_offset: usize, blob: &[u8], tail: usize) -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+        f.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+        f.extend_from_slice(&62u16.to_le_bytes()); // x86-64
+        f.extend_from_slice(&1u32.to_le_bytes());
+        f.extend_from_slice(&0u64.to_le_bytes()); // entry
+        f.extend_from_slice(&64u64.to_le_bytes()); // phoff
+        f.extend_from_slice(&0u64.to_le_bytes()); // shoff: no section headers
+        f.extend_from_slice(&0u32.to_le_bytes());
+        for v in [64u16, 56, 2, 64, 0, 0] {
+            f.extend_from_slice(&v.to_le_bytes());
+        }
+        let note_off = 64 + 2 * 56;
+        let phdr = |f: &mut Vec<u8>, ty: u32, flags: u32, off: usize, size: usize, align: u64| {
+            f.extend_from_slice(&ty.to_le_bytes());
+            f.extend_from_slice(&flags.to_le_bytes());
+            for v in [
+                off as u64,
+                off as u64,
+                off as u64,
+                size as u64,
+                size as u64,
+                align,
+            ] {
+                f.extend_from_slice(&v.to_le_bytes());
+            }
+        };
+        phdr(&mut f, 4, 4, note_off, 20, 4); // PT_NOTE, R
+        phdr(&mut f, 1, 6, data_offset, blob.len(), 0x1000); // PT_LOAD, RW
+        for v in [4u32, 4, 4] {
+            f.extend_from_slice(&v.to_le_bytes()); // namesz, descsz, NT_GO_BUILD_ID
+        }
+        f.extend_from_slice(b"Go\0\0abcd");
+        // Text before the data segment, with the magic where Go would not
+        // look for it (unaligned, in read-only data).
+        f.resize(data_offset / 2 + 3, 0x90);
+        f.extend_from_slice(b"\xff Go buildinf:");
+        f.resize(data_offset, 0x90);
+        f.extend_from_slice(blob);
+        f.resize(f.len() + tail, 0);
+        f
+    }
+
+    fn layer_with(path: &str, data: &[u8], mode: u32) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(mode);
+        b.append_data(&mut h, path, data).expect("in memory");
+        b.into_inner().expect("in memory")
+    }
+
+    fn packages_of(a: &LayerAnalysis) -> Vec<(String, String)> {
+        a.entries
+            .iter()
+            .flat_map(|e| match &e.result {
+                FileResult::Packages { packages, problems } => {
+                    assert!(problems.is_empty(), "{problems:?}");
+                    packages.clone()
+                }
+                other => panic!("unexpected {other:?}"),
+            })
+            .map(|p| (p.name, p.version))
+            .collect()
+    }
+
+    #[test]
+    fn go_build_info_is_read_while_streaming() {
+        // Small module list, and one that runs past the 64 KiB window.
+        let short = "path\texample.com/app\nmod\texample.com/app\tv1.2.3\t\ndep\tgolang.org/x/net\tv0.7.0\th1:x=\n".to_string();
+        let mut long = short.clone();
+        for i in 0..3000 {
+            long.push_str(&format!(
+                "dep\texample.com/dependency/number{i}\tv1.0.{i}\th1:abc=\n"
+            ));
+        }
+        assert!(long.len() > 2 * crate::lang::binary::GO_DATA_WINDOW);
+        for modinfo in [short, long] {
+            let blob = crate::lang::binary::encode_go_buildinfo("go1.22.5", &modinfo);
+            // Data segment before and after the end of the head that is read first.
+            for data_offset in [0x8000, 0x30000] {
+                let elf = go_elf(data_offset, &blob, 300_000);
+                assert!(elf.len() as u64 > HEAD_BYTES);
+                let layer = layer_with("usr/local/bin/app", &elf, 0o755);
+                let streamed = analyze_layer(
+                    layer.as_slice(),
+                    &Expected::Unverified,
+                    "t",
+                    &Limits::default(),
+                )
+                .expect("layer");
+                let got = packages_of(&streamed);
+                assert_eq!(
+                    got.len(),
+                    modinfo
+                        .lines()
+                        .filter(|l| l.starts_with("mod") || l.starts_with("dep"))
+                        .count()
+                        + 1
+                );
+                assert_eq!(got[0], ("stdlib".to_string(), "1.22.5".to_string()));
+                assert!(got.contains(&("example.com/app".to_string(), "v1.2.3".to_string())));
+            }
+        }
+    }
+
+    #[test]
+    fn go_binary_larger_than_the_file_limit_is_still_read() {
+        let blob =
+            crate::lang::binary::encode_go_buildinfo("go1.23.1", "dep\tgithub.com/a/b\tv1.0.0\t\n");
+        let elf = go_elf(0x20000, &blob, 1_000_000);
+        let limits = Limits {
+            max_file_bytes: 256 * 1024,
+            ..Limits::default()
+        };
+        let a = analyze_layer(
+            layer_with("app", &elf, 0o755).as_slice(),
+            &Expected::Unverified,
+            "t",
+            &limits,
+        )
+        .expect("layer");
+        assert!(a.problems.is_empty(), "{:?}", a.problems);
+        assert_eq!(
+            packages_of(&a),
+            vec![
+                ("stdlib".to_string(), "1.23.1".to_string()),
+                ("github.com/a/b".to_string(), "v1.0.0".to_string())
+            ]
+        );
+        // Without the Go note the file is read whole, so the limit applies.
+        let mut plain = elf.clone();
+        let at = memchr::memmem::find(&plain, b"Go\0\0abcd").expect("note");
+        plain[at] = b'X';
+        let a = analyze_layer(
+            layer_with("app", &plain, 0o755).as_slice(),
+            &Expected::Unverified,
+            "t",
+            &limits,
+        )
+        .expect("layer");
+        assert_eq!(a.problems.len(), 1, "{:?}", a.problems);
+        assert!(a.problems[0].contains("larger than"));
     }
 
     fn seed_layers() -> Vec<Vec<u8>> {

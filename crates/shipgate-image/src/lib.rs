@@ -20,6 +20,7 @@
 //! in the image are parsed with `shipgate-deps`.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+mod budget;
 pub mod cache;
 mod error;
 mod extract;

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::budget::ReadBudget;
 use crate::cache::LayerCache;
 use crate::error::{Error, Result};
-use crate::layer::{Limits, analyze_layer};
+use crate::layer::{Limits, analyze_layer_shared};
 use crate::merge::merge;
 use crate::model::{ImageScan, Issue, LayerAnalysis, LayerRef};
 use crate::source::local::{self, BlobStore, LayoutDir, Resolved, TarStore};
@@ -228,6 +229,8 @@ fn run(
         opts.threads
     }
     .clamp(1, todo.len().max(1));
+    // One budget for the file contents all workers hold at once.
+    let budget = ReadBudget::new(opts.limits.max_file_bytes);
     let next = AtomicUsize::new(0);
     let done: Mutex<Vec<(usize, std::result::Result<LayerAnalysis, Error>)>> =
         Mutex::new(Vec::new());
@@ -244,7 +247,7 @@ fn run(
                         .clone()
                         .unwrap_or_else(|| store.location(&plan.blob));
                     let result = store.open(&plan.blob).and_then(|reader| {
-                        analyze_layer(reader, &plan.expected, &label, &opts.limits)
+                        analyze_layer_shared(reader, &plan.expected, &label, &opts.limits, &budget)
                     });
                     // A cache that cannot be written only costs time next run.
                     if let (Ok(analysis), Some(c), Some(key)) = (&result, cache, &plan.cache_key)

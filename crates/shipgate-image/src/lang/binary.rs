@@ -4,6 +4,7 @@
 
 use std::io::Read;
 
+use object::read::elf::{FileHeader, ProgramHeader};
 use object::{Object, ObjectSection};
 
 use crate::model::{PackageKind, RawPackage};
@@ -38,6 +39,95 @@ pub fn parse_binary(data: &[u8]) -> Result<Option<Vec<RawPackage>>, String> {
         Some(offset) => parse_go_buildinfo(&region[offset..]).map(Some),
         None => Ok(None),
     }
+}
+
+/// Bytes of a Go executable's writable data segment searched for the build
+/// info blob, as Go's own `debug/buildinfo` does.
+pub(crate) const GO_DATA_WINDOW: usize = 64 * 1024;
+
+/// For an ELF file written by the Go linker (it carries the Go build ID
+/// note), the file offset of the first writable, non-executable `PT_LOAD`
+/// segment: where the linker puts `.go.buildinfo`, and where Go's own
+/// `debug/buildinfo` looks for it when there are no section headers. `head`
+/// is the start of the file; it must hold the ELF and program headers and
+/// the notes. `None` for anything else (other ELF files, headers that do not
+/// fit in `head`), which is then read whole.
+pub(crate) fn go_data_offset(head: &[u8]) -> Option<u64> {
+    match object::FileKind::parse(head).ok()? {
+        object::FileKind::Elf32 => {
+            go_data_offset_in::<object::elf::FileHeader32<object::Endianness>>(head)
+        }
+        object::FileKind::Elf64 => {
+            go_data_offset_in::<object::elf::FileHeader64<object::Endianness>>(head)
+        }
+        _ => None,
+    }
+}
+
+fn go_data_offset_in<H: FileHeader>(head: &[u8]) -> Option<u64> {
+    // ELF note type of the Go build ID (cmd/link: ELF_NOTE_GOBUILDID_TAG).
+    const NT_GO_BUILD_ID: u32 = 4;
+    let header = H::parse(head).ok()?;
+    let endian = header.endian().ok()?;
+    let phdrs = header.program_headers(endian, head).ok()?;
+    let mut is_go = false;
+    for ph in phdrs {
+        if let Ok(Some(mut notes)) = ph.notes(endian, head) {
+            while let Ok(Some(note)) = notes.next() {
+                if note.name() == b"Go" && note.n_type(endian) == NT_GO_BUILD_ID {
+                    is_go = true;
+                }
+            }
+        }
+    }
+    if !is_go {
+        return None;
+    }
+    let flags = object::elf::PF_X | object::elf::PF_W;
+    phdrs
+        .iter()
+        .find(|ph| {
+            ph.p_type(endian) == object::elf::PT_LOAD
+                && ph.p_flags(endian) & flags == object::elf::PF_W
+        })
+        .map(|ph| ph.p_offset(endian).into())
+}
+
+/// Where the build info blob starts in the first bytes of a Go data segment
+/// (16-byte aligned, as the linker writes it), as Go's reader finds it.
+pub(crate) fn find_go_buildinfo(window: &[u8]) -> Option<usize> {
+    memchr::memmem::find_iter(window, GO_MAGIC).find(|i| i % 16 == 0)
+}
+
+/// How many bytes the build info blob at the start of `blob` occupies (Go
+/// 1.18+ inline format): `Ok(None)` if `blob` is too short to tell yet,
+/// `Err(())` if it is not in the inline format (it is then parsed as is for
+/// the error message).
+pub(crate) fn go_buildinfo_len(blob: &[u8]) -> Result<Option<usize>, ()> {
+    if blob.len() < 32 {
+        return Ok(None);
+    }
+    if blob[15] & 0x2 == 0 {
+        return Err(());
+    }
+    let mut at = 32;
+    for _ in 0..2 {
+        let Some(rest) = blob.get(at..) else {
+            return Ok(None);
+        };
+        match read_varint(rest) {
+            Some((len, used)) => {
+                let len = usize::try_from(len).map_err(|_| ())?;
+                at = at
+                    .checked_add(used)
+                    .and_then(|a| a.checked_add(len))
+                    .ok_or(())?;
+            }
+            None if rest.len() >= 10 => return Err(()),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(at))
 }
 
 fn parse_auditable(compressed: &[u8]) -> Result<Vec<RawPackage>, String> {
