@@ -62,16 +62,19 @@ fn resolve_link(link_path: &str, target: &str) -> Option<String> {
     (!joined.is_empty()).then_some(joined)
 }
 
-/// Merges the layers (base first).
-pub(crate) fn merge(layers: &[(LayerRef, &LayerAnalysis)]) -> Merged {
+/// Merges the layers (base first). Takes them by value: entries and
+/// packages move into the result instead of being copied (a warm rescan of
+/// a large image is mostly this step).
+pub(crate) fn merge(layers: Vec<(LayerRef, LayerAnalysis)>) -> Merged {
     let mut merged = Merged::default();
     let mut map: BTreeMap<String, (usize, FileResult)> = BTreeMap::new();
-    for (idx, (layer, analysis)) in layers.iter().enumerate() {
-        for problem in &analysis.problems {
+    let mut refs: Vec<LayerRef> = Vec::with_capacity(layers.len());
+    for (idx, (layer, analysis)) in layers.into_iter().enumerate() {
+        for problem in analysis.problems {
             merged.issues.push(Issue {
                 path: None,
                 layer: layer.digest.clone(),
-                message: problem.clone(),
+                message: problem,
             });
         }
         for dir in &analysis.opaque_dirs {
@@ -84,13 +87,13 @@ pub(crate) fn merge(layers: &[(LayerRef, &LayerAnalysis)]) -> Merged {
         for path in &analysis.whiteouts {
             remove_subtree(&mut map, path);
         }
-        for entry in &analysis.entries {
-            let result = match &entry.result {
-                FileResult::HardLink { target } => match map.get(target) {
+        for entry in analysis.entries {
+            let result = match entry.result {
+                FileResult::HardLink { target } => match map.get(&target) {
                     Some((_, r)) => r.clone(),
                     // A link to a file that was not kept because nothing in it
                     // interests us (a plain executable, say) is fine.
-                    None if crate::extract::classify(target, false).is_none()
+                    None if crate::extract::classify(&target, false).is_none()
                         && crate::extract::classify(&entry.path, false).is_none() =>
                     {
                         continue;
@@ -106,10 +109,11 @@ pub(crate) fn merge(layers: &[(LayerRef, &LayerAnalysis)]) -> Merged {
                         continue;
                     }
                 },
-                other => other.clone(),
+                other => other,
             };
-            map.insert(entry.path.clone(), (idx, result));
+            map.insert(entry.path, (idx, result));
         }
+        refs.push(layer);
     }
 
     // Operating system.
@@ -138,19 +142,23 @@ pub(crate) fn merge(layers: &[(LayerRef, &LayerAnalysis)]) -> Merged {
     merged.os = release::identify(&os_files);
 
     let mut os_package_count = 0usize;
-    for (path, (idx, result)) in &map {
+    for (path, (idx, result)) in map {
         let FileResult::Packages { packages, problems } = result else {
             continue;
         };
-        let layer = layers[*idx].0.clone();
+        let layer = &refs[idx];
         for problem in problems {
             merged.issues.push(Issue {
                 path: Some(path.clone()),
                 layer: layer.digest.clone(),
-                message: problem.clone(),
+                message: problem,
             });
         }
         for raw in packages {
+            let purl = match &raw.purl {
+                Some(p) => p.clone(),
+                None => purl_for(&raw, merged.os.as_ref()),
+            };
             let ecosystem = match raw.kind {
                 k if k.is_os() => {
                     os_package_count += 1;
@@ -162,7 +170,7 @@ pub(crate) fn merge(layers: &[(LayerRef, &LayerAnalysis)]) -> Merged {
                 PackageKind::Go => Some("Go".to_string()),
                 PackageKind::Cargo => Some("crates.io".to_string()),
                 PackageKind::Gem => Some("RubyGems".to_string()),
-                _ => raw.ecosystem.clone(),
+                _ => raw.ecosystem,
             };
             let file = match &raw.inner_path {
                 Some(inner) => format!("{path}!{inner}"),
@@ -171,15 +179,12 @@ pub(crate) fn merge(layers: &[(LayerRef, &LayerAnalysis)]) -> Merged {
             merged.packages.push(ImagePackage {
                 kind: raw.kind,
                 ecosystem,
-                name: raw.name.clone(),
-                version: raw.version.clone(),
-                source_name: raw.source_name.clone(),
-                source_version: raw.source_version.clone(),
-                arch: raw.arch.clone(),
-                purl: raw
-                    .purl
-                    .clone()
-                    .unwrap_or_else(|| purl_for(raw, merged.os.as_ref())),
+                name: raw.name,
+                version: raw.version,
+                source_name: raw.source_name,
+                source_version: raw.source_version,
+                arch: raw.arch,
+                purl,
                 path: file,
                 layer: layer.clone(),
             });
@@ -293,7 +298,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let m = merge(&[(layer(0), &l0), (layer(1), &l1)]);
+        let m = merge(vec![(layer(0), l0), (layer(1), l1)]);
         let names: Vec<(&str, &str, usize)> = m
             .packages
             .iter()

@@ -138,7 +138,7 @@ pub fn scan_image(input: &str, opts: &ScanOptions) -> Result<ImageScan> {
                 created_by: None,
             };
             scan.layers.push(layer.clone());
-            finish(&mut scan, &[(layer, &analysis)]);
+            finish(&mut scan, vec![(layer, analysis)]);
         }
         InputKind::OciLayout => {
             let store = LayoutDir {
@@ -290,12 +290,10 @@ fn run(
             }),
         }
     }
-    let refs: Vec<(LayerRef, &LayerAnalysis)> =
-        analysed.iter().map(|(l, a)| (l.clone(), a)).collect();
-    finish(scan, &refs);
+    finish(scan, analysed);
 }
 
-fn finish(scan: &mut ImageScan, layers: &[(LayerRef, &LayerAnalysis)]) {
+fn finish(scan: &mut ImageScan, layers: Vec<(LayerRef, LayerAnalysis)>) {
     let merged = merge(layers);
     scan.os = merged.os;
     scan.packages = merged.packages;
