@@ -17,6 +17,10 @@ use std::time::Instant;
 use shipgate_image::testsupport::{self, Compression, Entry, Image, Layer};
 use shipgate_image::{ScanOptions, scan_image};
 
+// The allocator the `shipgate` binary ships with, so figures are the product's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
