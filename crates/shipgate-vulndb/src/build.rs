@@ -77,28 +77,26 @@ impl Builder {
     /// Adds one record. Problems are collected in `errors`; the database
     /// error (I/O) is returned.
     pub fn add(&mut self, loaded: LoadedRecord) -> Result<()> {
-        let LoadedRecord { origin, record } = loaded;
+        let LoadedRecord { origin, mut record } = loaded;
         self.records += 1;
         if record.withdrawn.is_some() {
             self.withdrawn += 1;
             return Ok(());
         }
-        let id = record.id.trim();
+        let modified = encode_modified(modified_time(&record));
+        // the advisory's text moves into the file; the rest of the record
+        // (id, severity, affected) is what the entries are built from
         let adv = StoredAdvisory {
-            id: id.to_owned(),
-            aliases: record.aliases.clone(),
-            summary: record.summary.clone().filter(|s| !s.trim().is_empty()),
-            details: record.details.clone().filter(|s| !s.trim().is_empty()),
-            published: record.published.clone(),
-            modified: record.modified.clone(),
-            references: record.references.clone(),
+            id: record.id.trim().to_owned(),
+            aliases: std::mem::take(&mut record.aliases),
+            summary: record.summary.take().filter(|s| !s.trim().is_empty()),
+            details: record.details.take().filter(|s| !s.trim().is_empty()),
+            published: record.published.take(),
+            modified: record.modified.take(),
+            references: std::mem::take(&mut record.references),
         };
         let idx = self.writer.add_advisory(&adv)?;
-        self.ids.push(
-            id.as_bytes().to_vec(),
-            idx,
-            encode_modified(modified_time(&record)),
-        )?;
+        self.ids.push(adv.id.into_bytes(), idx, modified)?;
         self.file_affected(&origin, &record, idx)
     }
 

@@ -72,9 +72,10 @@ impl Item {
 
 /// Sorts entries by (key, insertion order) within bounded memory.
 pub(crate) struct Sorter {
-    /// Where runs go; created on the first spill.
-    base: PathBuf,
-    dir: Option<PathBuf>,
+    /// Where runs go, and whether that folder exists yet (it is created
+    /// on the first spill).
+    dir: PathBuf,
+    created: bool,
     limits: Limits,
     buf: Vec<Item>,
     buf_bytes: usize,
@@ -87,8 +88,8 @@ impl Sorter {
     /// A sorter whose run folder, if needed, is created next to `dest`.
     pub fn new(dest: &Path, limits: Limits) -> Sorter {
         Sorter {
-            base: temp_beside(dest, "spill"),
-            dir: None,
+            dir: temp_beside(dest, "spill"),
+            created: false,
             limits: Limits {
                 buffer_bytes: limits.buffer_bytes.max(1),
                 fan_in: limits.fan_in.max(2),
@@ -124,15 +125,11 @@ impl Sorter {
     }
 
     fn new_run_path(&mut self) -> Result<PathBuf> {
-        let dir = match &self.dir {
-            Some(d) => d.clone(),
-            None => {
-                create_private_dir(&self.base)?;
-                self.dir = Some(self.base.clone());
-                self.base.clone()
-            }
-        };
-        let path = dir.join(format!("run-{}", self.next_run));
+        if !self.created {
+            create_private_dir(&self.dir)?;
+            self.created = true;
+        }
+        let path = self.dir.join(format!("run-{}", self.next_run));
         self.next_run += 1;
         Ok(path)
     }
@@ -188,8 +185,8 @@ impl Sorter {
 
 impl Drop for Sorter {
     fn drop(&mut self) {
-        if let Some(dir) = &self.dir {
-            let _ = std::fs::remove_dir_all(dir);
+        if self.created {
+            let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 }
@@ -416,7 +413,7 @@ mod tests {
         );
         fill(&mut spilled, 5000);
         assert!(spilled.runs_written() > 50, "{}", spilled.runs_written());
-        let spill_dir = spilled.base.clone();
+        let spill_dir = spilled.dir.clone();
         assert!(spill_dir.exists());
         let got = collect(spilled);
         assert_eq!(got, expected);

@@ -143,17 +143,29 @@ pub(crate) struct Writer {
 /// (`.osv-vulndb.bin.tmp-<pid>-<n>`), unique per process and per call: two
 /// builds into one folder never share temporary files.
 pub(crate) fn temp_beside(dest: &Path, what: &str) -> PathBuf {
-    let dir = dest
-        .parent()
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    folder_of(dest).join(format!(
+        "{}{what}-{}-{n}",
+        temp_prefix(dest),
+        std::process::id()
+    ))
+}
+
+/// The folder `dest` is in (`.` for a bare file name).
+fn folder_of(dest: &Path) -> &Path {
+    dest.parent()
         .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+        .unwrap_or(Path::new("."))
+}
+
+/// What every temporary name of `dest` starts with: `.<file name>.`.
+fn temp_prefix(dest: &Path) -> String {
     let name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "vulndb".into());
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    dir.join(format!(".{name}.{what}-{}-{n}", std::process::id()))
+    format!(".{name}.")
 }
 
 /// Removes temporary files and run folders that earlier builds of `dest`
@@ -165,14 +177,8 @@ pub(crate) fn remove_stale_temps(dest: &Path) {
     if !proc_root.join("self").exists() {
         return;
     }
-    let (Some(dir), Some(name)) = (
-        temp_beside(dest, "x").parent().map(Path::to_owned),
-        dest.file_name(),
-    ) else {
-        return;
-    };
-    let prefix = format!(".{}.", name.to_string_lossy());
-    let Ok(entries) = std::fs::read_dir(&dir) else {
+    let prefix = temp_prefix(dest);
+    let Ok(entries) = std::fs::read_dir(folder_of(dest)) else {
         return;
     };
     for entry in entries.flatten() {

@@ -4,55 +4,45 @@ use shipgate_image::testsupport::{self, Compression};
 use shipgate_image::{MatchOptions, match_scan, scan_image};
 use shipgate_report::Severity;
 
-use crate::support::{options, sample_image};
+use crate::support::{advisory_db, options, sample_image};
 
-fn write_advisories(dir: &std::path::Path) {
-    let records = [
-        // Debian advisories name the source package: libssl3 comes from openssl.
-        r#"{"id":"DSA-TEST-1","modified":"2024-01-01T00:00:00Z","summary":"openssl flaw","aliases":["CVE-2024-0001"],
+/// The advisories the sample image is matched against.
+const ADVISORIES: &[&str] = &[
+    // Debian advisories name the source package: libssl3 comes from openssl.
+    r#"{"id":"DSA-TEST-1","modified":"2024-01-01T00:00:00Z","summary":"openssl flaw","aliases":["CVE-2024-0001"],
             "affected":[{"package":{"ecosystem":"Debian:12","name":"openssl"},
               "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"3.0.13-1~deb12u1"}]}]}],
             "severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]}"#,
-        // Another Debian release must not match.
-        r#"{"id":"DSA-TEST-2","modified":"2024-01-01T00:00:00Z","summary":"glibc in 11",
+    // Another Debian release must not match.
+    r#"{"id":"DSA-TEST-2","modified":"2024-01-01T00:00:00Z","summary":"glibc in 11",
             "affected":[{"package":{"ecosystem":"Debian:11","name":"glibc"},
               "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"}]}]}]}"#,
-        // Deleted by a whiteout in the top layer: must not match.
-        r#"{"id":"GHSA-test-mini","modified":"2024-01-01T00:00:00Z","summary":"minimist prototype pollution",
+    // Deleted by a whiteout in the top layer: must not match.
+    r#"{"id":"GHSA-test-mini","modified":"2024-01-01T00:00:00Z","summary":"minimist prototype pollution",
             "affected":[{"package":{"ecosystem":"npm","name":"minimist"},
               "ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.2.6"}]}]}]}"#,
-        // Fixed before the installed version: must not match.
-        r#"{"id":"GHSA-test-lodash","modified":"2024-01-01T00:00:00Z","summary":"lodash",
+    // Fixed before the installed version: must not match.
+    r#"{"id":"GHSA-test-lodash","modified":"2024-01-01T00:00:00Z","summary":"lodash",
             "affected":[{"package":{"ecosystem":"npm","name":"lodash"},
               "ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"4.17.21"}]}]}]}"#,
-        // No fix known: dropped by --ignore-unfixed.
-        r#"{"id":"PYSEC-TEST-1","modified":"2024-01-01T00:00:00Z","summary":"six unfixed",
+    // No fix known: dropped by --ignore-unfixed.
+    r#"{"id":"PYSEC-TEST-1","modified":"2024-01-01T00:00:00Z","summary":"six unfixed",
             "affected":[{"package":{"ecosystem":"PyPI","name":"six"},
               "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"}]}]}]}"#,
-        // Inside a nested jar.
-        r#"{"id":"GHSA-test-jackson","modified":"2024-01-01T00:00:00Z","summary":"jackson gadget",
+    // Inside a nested jar.
+    r#"{"id":"GHSA-test-jackson","modified":"2024-01-01T00:00:00Z","summary":"jackson gadget",
             "affected":[{"package":{"ecosystem":"Maven","name":"com.fasterxml.jackson.core:jackson-databind"},
               "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"2.0.0"},{"fixed":"2.9.10.1"}]}]}]}"#,
-        // Go module from build info.
-        r#"{"id":"GO-TEST-1","modified":"2024-01-01T00:00:00Z","summary":"x/net",
+    // Go module from build info.
+    r#"{"id":"GO-TEST-1","modified":"2024-01-01T00:00:00Z","summary":"x/net",
             "affected":[{"package":{"ecosystem":"Go","name":"golang.org/x/net"},
               "ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"0.17.0"}]}]}]}"#,
-    ];
-    for (i, r) in records.iter().enumerate() {
-        std::fs::write(dir.join(format!("r{i}.json")), r).expect("write advisory");
-    }
-}
+];
 
 #[test]
 fn findings_name_package_layer_and_file() {
     let dir = tempfile::tempdir().expect("tmp");
-    let adv = dir.path().join("advisories");
-    std::fs::create_dir_all(&adv).expect("mkdir");
-    write_advisories(&adv);
-    let db_path = dir.path().join("osv.db");
-    let report = shipgate_vulndb::import(&db_path, &[adv]).expect("import");
-    assert!(report.errors.is_empty(), "{:?}", report.errors);
-    let db = shipgate_vulndb::Database::open(&db_path).expect("open db");
+    let db = advisory_db(dir.path(), ADVISORIES);
 
     let layout = dir.path().join("layout");
     testsupport::write_oci_layout(&sample_image([Compression::Gzip; 3]), &layout, "v1")

@@ -9,7 +9,7 @@ use shipgate_image::os::rpm::{parse_header, read_database};
 use shipgate_image::testsupport::{self, Compression, Entry, Image, Layer};
 use shipgate_image::{MatchOptions, PackageKind, RawPackage, match_scan, scan_image};
 
-use crate::support::options;
+use crate::support::{advisory_db, options};
 
 /// The fixture directory; under CI a missing one is a failure, elsewhere the test is skipped.
 fn fixtures() -> Option<PathBuf> {
@@ -335,33 +335,29 @@ fn rocky_image(rpmdb: Vec<u8>) -> Image {
     ])
 }
 
-fn write_advisories(dir: &Path) {
-    let records = [
-        // Installed 2:1.2.3-4.el9 is below the fix.
-        r#"{"id":"RLSA-TEST-1","modified":"2024-01-01T00:00:00Z","summary":"hello flaw",
+/// The advisories the RPM image is matched against.
+const ADVISORIES: &[&str] = &[
+    // Installed 2:1.2.3-4.el9 is below the fix.
+    r#"{"id":"RLSA-TEST-1","modified":"2024-01-01T00:00:00Z","summary":"hello flaw",
             "affected":[{"package":{"ecosystem":"Rocky Linux:9","name":"shipgate-hello"},
               "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2:1.2.4-1.el9"}]}]}]}"#,
-        // Fixed at a lower epoch: epoch 2 is newer whatever the version.
-        r#"{"id":"RLSA-TEST-2","modified":"2024-01-01T00:00:00Z","summary":"hello old",
+    // Fixed at a lower epoch: epoch 2 is newer whatever the version.
+    r#"{"id":"RLSA-TEST-2","modified":"2024-01-01T00:00:00Z","summary":"hello old",
             "affected":[{"package":{"ecosystem":"Rocky Linux:9","name":"shipgate-hello"},
               "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1:9.0-1.el9"}]}]}]}"#,
-        // Binary package of the shipgate-tools source, by its own name.
-        r#"{"id":"RLSA-TEST-3","modified":"2024-01-01T00:00:00Z","summary":"libtools flaw",
+    // Binary package of the shipgate-tools source, by its own name.
+    r#"{"id":"RLSA-TEST-3","modified":"2024-01-01T00:00:00Z","summary":"libtools flaw",
             "affected":[{"package":{"ecosystem":"Rocky Linux:9","name":"shipgate-libtools"},
               "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"0.9.1-3.el9_3"}]}]}]}"#,
-        // Fixed in exactly the installed release.
-        r#"{"id":"RLSA-TEST-4","modified":"2024-01-01T00:00:00Z","summary":"tools fixed",
+    // Fixed in exactly the installed release.
+    r#"{"id":"RLSA-TEST-4","modified":"2024-01-01T00:00:00Z","summary":"tools fixed",
             "affected":[{"package":{"ecosystem":"Rocky Linux:9","name":"shipgate-tools"},
               "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"0.9.1-2.el9_3"}]}]}]}"#,
-        // Another release.
-        r#"{"id":"RLSA-TEST-5","modified":"2024-01-01T00:00:00Z","summary":"tools in 8",
+    // Another release.
+    r#"{"id":"RLSA-TEST-5","modified":"2024-01-01T00:00:00Z","summary":"tools in 8",
             "affected":[{"package":{"ecosystem":"Rocky Linux:8","name":"shipgate-tools"},
               "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"}]}]}]}"#,
-    ];
-    for (i, r) in records.iter().enumerate() {
-        std::fs::write(dir.join(format!("r{i}.json")), r).expect("write advisory");
-    }
-}
+];
 
 #[test]
 fn rocky_image_lists_and_matches_rpm_packages() {
@@ -429,13 +425,7 @@ fn rocky_image_lists_and_matches_rpm_packages() {
     );
 
     // Matching.
-    let adv = dir.path().join("advisories");
-    std::fs::create_dir_all(&adv).expect("mkdir");
-    write_advisories(&adv);
-    let db_path = dir.path().join("osv.db");
-    let report = shipgate_vulndb::import(&db_path, &[adv]).expect("import");
-    assert!(report.errors.is_empty(), "{:?}", report.errors);
-    let vulndb = shipgate_vulndb::Database::open(&db_path).expect("open db");
+    let vulndb = advisory_db(dir.path(), ADVISORIES);
     let out = match_scan(&scan, &vulndb, &MatchOptions::default());
     let mut findings: Vec<(&str, &str, &str)> = out
         .findings

@@ -223,3 +223,17 @@ pub fn require_tool(name: &str, candidates: &[&str]) -> Option<PathBuf> {
     eprintln!("SKIP: {name} not installed (run scripts/test-deps-image.sh)");
     None
 }
+
+/// Writes `records` (OSV JSON) into `dir/advisories`, imports them into
+/// `dir/osv.db` (no import error allowed) and opens the database.
+pub fn advisory_db(dir: &Path, records: &[&str]) -> shipgate_vulndb::Database {
+    let adv = dir.join("advisories");
+    std::fs::create_dir_all(&adv).expect("mkdir");
+    for (i, r) in records.iter().enumerate() {
+        std::fs::write(adv.join(format!("r{i}.json")), r).expect("write advisory");
+    }
+    let db_path = dir.join("osv.db");
+    let report = shipgate_vulndb::import(&db_path, &[adv]).expect("import");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    shipgate_vulndb::Database::open(&db_path).expect("open db")
+}

@@ -38,45 +38,24 @@ fn fuzz_scan_survives_random_and_mutated_inputs() {
         } else {
             seeds[rng.below(seeds.len())].clone()
         };
-        // Mutations: flip, insert, delete, splice another seed, duplicate a slice.
-        for _ in 0..rng.below(6) {
-            let len = data.len();
-            match rng.below(5) {
-                0 if len > 0 => {
-                    let p = rng.below(len);
-                    data[p] ^= 1 << rng.below(8);
-                }
-                1 => {
-                    let p = rng.below(len + 1);
-                    data.insert(p, alphabet[rng.below(alphabet.len())]);
-                }
-                2 if len > 0 => {
-                    let p = rng.below(len);
-                    data.remove(p);
-                }
-                3 => {
-                    let other = &seeds[rng.below(seeds.len())];
-                    let p = rng.below(len + 1);
-                    data.splice(p..p, other.iter().copied());
-                }
-                _ if len > 1 => {
-                    let a = rng.below(len);
-                    let b = a + rng.below(len - a);
-                    let dup = data[a..b].to_vec();
-                    data.extend_from_slice(&dup);
-                }
-                _ => {}
-            }
-        }
+        mutate(&mut rng, &mut data, alphabet, &seeds, 6);
         fuzz_scan(&data);
     }
 }
 
-/// Random edits of a text: flip, insert, delete, duplicate.
-fn mutate(rng: &mut XorShift, data: &mut Vec<u8>, alphabet: &[u8]) {
-    for _ in 0..rng.below(8) {
+/// Up to `rounds - 1` random edits of a text: flip a bit, insert a byte of
+/// `alphabet`, delete a byte, splice in one of `seeds` (when given), or
+/// duplicate a slice in place.
+fn mutate(
+    rng: &mut XorShift,
+    data: &mut Vec<u8>,
+    alphabet: &[u8],
+    seeds: &[Vec<u8>],
+    rounds: usize,
+) {
+    for _ in 0..rng.below(rounds) {
         let len = data.len();
-        match rng.below(4) {
+        match rng.below(5) {
             0 if len > 0 => {
                 let p = rng.below(len);
                 data[p] ^= 1 << rng.below(8);
@@ -88,6 +67,11 @@ fn mutate(rng: &mut XorShift, data: &mut Vec<u8>, alphabet: &[u8]) {
             2 if len > 0 => {
                 let p = rng.below(len);
                 data.remove(p);
+            }
+            3 if !seeds.is_empty() => {
+                let other = &seeds[rng.below(seeds.len())];
+                let p = rng.below(len + 1);
+                data.splice(p..p, other.iter().copied());
             }
             _ if len > 1 => {
                 let a = rng.below(len);
@@ -130,7 +114,7 @@ withinColumns = 40
     let mut rng = XorShift(0x0dd_ba11_5eed_f00d);
     for _ in 0..2000 {
         let mut data = seed.to_vec();
-        mutate(&mut rng, &mut data, alphabet);
+        mutate(&mut rng, &mut data, alphabet, &[], 8);
         for f in scanner.scan_bytes("s", &data) {
             assert_eq!(f.required.len(), 1, "{f:?}");
             let q = &f.required[0];
@@ -150,7 +134,7 @@ withinColumns = 40
     let mut rng = XorShift(0xfeed_beef);
     for _ in 0..2000 {
         let mut data = fp.as_bytes().to_vec();
-        mutate(&mut rng, &mut data, alphabet);
+        mutate(&mut rng, &mut data, alphabet, &[], 8);
         let (ig, problems) = GitleaksIgnore::parse("fuzz.ignore", &String::from_utf8_lossy(&data));
         assert!(ig.len() + problems.len() <= data.len());
     }
