@@ -1,0 +1,18 @@
+//! shipgate's GitOps engine and agent: make a Kubernetes cluster match what a Git repository
+//! says, with the same policy gate as `scan config` and the admission webhook.
+//!
+//! Expected flow for one sync of one application: resolve the revision to a commit SHA
+//! ([`git`]), optionally verify the commit signature, render the path ([`render`]: plain YAML,
+//! Kustomize or Helm through the real binaries), run the policy gate over the rendered objects,
+//! apply them with server-side apply in order (namespaces and CRDs first, then kinds, then
+//! sync waves, waiting for [`health`] between waves), prune owned objects that left Git, and
+//! record the result in the application's history.
+//!
+//! Deliberately not here: printing (the binary renders), policy rules (shipgate-policy),
+//! kubeconfig handling (shipgate-kube), in-process Kustomize or Helm (the real tools run as
+//! child processes, bounded in time and output).
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod error;
+
+pub use error::GitopsError;
