@@ -6,6 +6,8 @@
 //!   `scripts/test-control-plane.sh build`, waits for `/readyz` and hands out an admin
 //!   [`kube::Client`] (client certificate CN `admin`, O `system:masters`).
 //! * [`Registry::start`] starts Debian's `docker-registry` (plain HTTP on 127.0.0.1).
+//! * [`GitHttpServer::start`] serves bare repositories over smart HTTP with the real
+//!   `git http-backend`; [`GitFixture`] creates repositories and commits for it (see [`git`]).
 //! * [`shared_control_plane`] keeps one control plane per test binary;
 //!   [`control_plane_or_skip`] turns "binaries not built" into a skip locally and a
 //!   failure when `CI=true`.
@@ -18,6 +20,7 @@
 //! run), kubelets, DNS or kube-proxy. Tests use unique namespaces and `url:` webhooks.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod git;
 pub mod pki;
 pub mod process;
 
@@ -29,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 
+pub use git::{GitFixture, GitHttpServer, GitRequest, git};
 pub use pki::{CertPair, TestCa};
 pub use process::ManagedProcess;
 
@@ -93,6 +97,16 @@ pub enum TestEnvError {
     /// Building a kube client from the generated kubeconfig failed.
     #[error("building a kube client for the test control plane: {0}")]
     Kube(String),
+    /// A git command failed.
+    #[error("{command} failed ({status}): {stderr}")]
+    Git {
+        /// The command line.
+        command: String,
+        /// Its exit status.
+        status: String,
+        /// Its stderr.
+        stderr: String,
+    },
 }
 
 fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> TestEnvError {
