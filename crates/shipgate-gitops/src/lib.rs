@@ -14,5 +14,6 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod error;
+pub mod process;
 
 pub use error::GitopsError;
