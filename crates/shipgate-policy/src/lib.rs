@@ -35,7 +35,7 @@ pub mod yaml;
 
 pub use error::PolicyError;
 pub use gatekeeper::{EnforcementAction, Inventory};
-pub use load::{Loaded, load_paths, load_str};
+pub use load::{Loaded, load_bytes, load_paths, load_str};
 pub use object::K8sObject;
 pub use policyset::{PolicySet, ScanResult, Violation, scan_config};
 pub use settings::{PolicySettings, Profile};
