@@ -82,6 +82,23 @@ pub enum GitopsError {
     /// Anything else, with a message that says what to do.
     #[error("{0}")]
     Other(String),
+    // --- render / process ---
+    /// A manifest (a plain file in the repository, or a renderer's output) is invalid YAML or
+    /// not a usable Kubernetes object.
+    #[error("application {app}: {path}:{line}:{column}: {message}")]
+    Manifest {
+        /// The application.
+        app: String,
+        /// The file (repository-relative; rendered output says so, e.g.
+        /// `deploy/overlay (kustomize build)` or `chart/templates/x.yaml (helm template)`).
+        path: String,
+        /// 1-based line.
+        line: u32,
+        /// 1-based column.
+        column: u32,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl GitopsError {

@@ -13,7 +13,21 @@
 //! child processes, bounded in time and output).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod agent;
+pub mod app;
+pub mod cluster;
+pub mod crd;
+pub mod drift;
 pub mod error;
+pub mod git;
+pub mod health;
+pub mod history;
+pub mod leader;
+pub mod manifest;
+pub mod metrics;
+pub mod objects;
 pub mod process;
+pub mod render;
+pub mod sync;
 
 pub use error::GitopsError;
