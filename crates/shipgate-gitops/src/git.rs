@@ -146,6 +146,11 @@ pub struct GitLimits {
     pub network_timeout: Duration,
     /// Time for a local operation.
     pub local_timeout: Duration,
+    /// How long an `ls-remote` answer (revision -> commit, per URL and credential) is reused.
+    /// Zero (the default) asks the remote on every fetch, so a one-shot `gitops sync` always
+    /// sees the newest commit; the agent sets a few seconds so that 100 applications on one
+    /// repository and branch cost one round trip per sync round, not 100.
+    pub resolve_memo: Duration,
 }
 
 impl Default for GitLimits {
@@ -153,15 +158,16 @@ impl Default for GitLimits {
         GitLimits {
             network_timeout: Duration::from_secs(120),
             local_timeout: Duration::from_secs(60),
+            resolve_memo: Duration::ZERO,
         }
     }
 }
 
-/// Remembered `ls-remote` answers live this long, so that 100 applications on one repository
-/// and branch cost one round trip per sync round, not 100.
-const RESOLVE_MEMO: Duration = Duration::from_secs(3);
 /// Checkouts kept on disk (the oldest are removed beyond this).
 const MAX_CHECKOUTS: usize = 32;
+
+/// (url, revision, credential fingerprint) of a remembered resolution.
+type MemoKey = (String, String, String);
 
 /// Cached bare repositories and checkouts.
 #[derive(Debug)]
@@ -169,13 +175,38 @@ pub struct GitCache {
     root: PathBuf,
     limits: GitLimits,
     locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
-    memo: Mutex<HashMap<(String, String), (String, Instant)>>,
+    memo: Mutex<HashMap<MemoKey, (String, Instant)>>,
 }
 
 struct Env {
     vars: Vec<(String, String)>,
     // Keeps the SSH key and known_hosts files alive for the duration of the call.
     _files: Option<tempfile::TempDir>,
+}
+
+/// A digest naming the credential (not revealing it), so that answers obtained with one
+/// credential are never reused for a caller with another (or none).
+fn credential_fingerprint(cred: Option<&Credential>) -> String {
+    let mut h = sha2::Sha256::new();
+    match cred {
+        None => h.update(b"none"),
+        Some(Credential::Basic { username, password }) => {
+            h.update(b"basic\0");
+            h.update(username.as_bytes());
+            h.update(b"\0");
+            h.update(password.as_bytes());
+        }
+        Some(Credential::Ssh {
+            private_key,
+            known_hosts,
+        }) => {
+            h.update(b"ssh\0");
+            h.update(private_key.as_bytes());
+            h.update(b"\0");
+            h.update(known_hosts.as_deref().unwrap_or_default().as_bytes());
+        }
+    }
+    hex::encode(h.finalize())
 }
 
 fn is_sha(s: &str) -> bool {
@@ -337,9 +368,14 @@ impl GitCache {
             .map_err(err)?;
         }
         let net = self.limits.network_timeout;
+        let fp = credential_fingerprint(cred);
         let sha = if is_sha(revision) {
             let sha = revision.to_ascii_lowercase();
-            if !self.has_commit(&env, &dir, &sha) {
+            if self.has_commit(&env, &dir, &sha) {
+                // The cache is shared by every application on this URL: a caller must show
+                // that it can read the repository before it is given a cached commit.
+                self.check_access(&env, url, &fp).map_err(err)?;
+            } else {
                 let shallow = self.git(
                     &env,
                     Some(&dir),
@@ -371,7 +407,7 @@ impl GitCache {
             }
             sha
         } else {
-            let (sha, refname) = self.resolve_remote(&env, url, revision).map_err(err)?;
+            let (sha, refname) = self.resolve_remote(&env, url, revision, &fp).map_err(err)?;
             if !self.has_commit(&env, &dir, &sha) {
                 self.git(
                     &env,
@@ -391,7 +427,7 @@ impl GitCache {
                     .map_err(err)?;
                 let fetched = fetched.trim().to_string();
                 if fetched != sha {
-                    self.remember(url, revision, &fetched);
+                    self.remember(url, revision, &fp, &fetched);
                 }
                 fetched
             } else {
@@ -415,13 +451,40 @@ impl GitCache {
         })
     }
 
-    fn remember(&self, url: &str, revision: &str, sha: &str) {
+    fn remember(&self, url: &str, revision: &str, fp: &str, sha: &str) {
+        if self.limits.resolve_memo.is_zero() {
+            return;
+        }
         if let Ok(mut m) = self.memo.lock() {
             m.insert(
-                (url.to_string(), revision.to_string()),
+                (url.to_string(), revision.to_string(), fp.to_string()),
                 (sha.to_string(), Instant::now()),
             );
         }
+    }
+
+    fn recall(&self, url: &str, revision: &str, fp: &str) -> Option<String> {
+        let m = self.memo.lock().ok()?;
+        let key = (url.to_string(), revision.to_string(), fp.to_string());
+        m.get(&key)
+            .filter(|(_, at)| at.elapsed() < self.limits.resolve_memo)
+            .map(|(sha, _)| sha.clone())
+    }
+
+    /// Can this credential read `url`? (`ls-remote` of HEAD, remembered like a resolution.)
+    fn check_access(&self, env: &Env, url: &str, fp: &str) -> Result<(), String> {
+        const ACCESS: &str = "\0access";
+        if self.recall(url, ACCESS, fp).is_some() {
+            return Ok(());
+        }
+        self.git(
+            env,
+            None,
+            &["ls-remote", url, "HEAD"],
+            self.limits.network_timeout,
+        )?;
+        self.remember(url, ACCESS, fp, "");
+        Ok(())
     }
 
     /// `ls-remote` the revision: branch, tag (peeled), full ref, or HEAD.
@@ -430,13 +493,10 @@ impl GitCache {
         env: &Env,
         url: &str,
         revision: &str,
+        fp: &str,
     ) -> Result<(String, String), String> {
-        let key = (url.to_string(), revision.to_string());
-        if let Ok(m) = self.memo.lock()
-            && let Some((sha, at)) = m.get(&key)
-            && at.elapsed() < RESOLVE_MEMO
-        {
-            return Ok((sha.clone(), revision_ref(revision)));
+        if let Some(sha) = self.recall(url, revision, fp) {
+            return Ok((sha, revision_ref(revision)));
         }
         let out = self.git(
             env,
@@ -464,7 +524,7 @@ impl GitCache {
         ];
         for (lookup, fetch_ref) in candidates {
             if let Some(sha) = find(&lookup) {
-                self.remember(url, revision, sha);
+                self.remember(url, revision, fp, sha);
                 return Ok((sha.to_string(), fetch_ref));
             }
         }

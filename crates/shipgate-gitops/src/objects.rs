@@ -31,8 +31,6 @@ pub const ANNOTATION_TRACKING: &str = "gitops.shipgate.dev/tracking-id";
 pub const ANNOTATION_WAVE: &str = "gitops.shipgate.dev/sync-wave";
 /// Argo CD's wave annotation, honoured when ours is absent.
 pub const ANNOTATION_WAVE_ARGO: &str = "argocd.argoproj.io/sync-wave";
-/// Annotation: the commit the object was last applied from.
-pub const ANNOTATION_COMMIT: &str = "gitops.shipgate.dev/commit";
 /// The field manager of every apply.
 pub const FIELD_MANAGER: &str = "shipgate-gitops";
 
@@ -218,7 +216,11 @@ pub fn wave_of(v: &Value) -> Result<i32, String> {
 }
 
 /// Adds the ownership labels and annotations to a manifest.
-pub fn add_tracking(manifest: &mut Value, app: &str, id: &ObjectRef, commit: &str) {
+///
+/// No per-commit stamp: an object whose manifest did not change between two commits is not
+/// written again (a commit annotation would rewrite every object on every commit, and bump
+/// every resourceVersion). The history record maps each commit to the objects it changed.
+pub fn add_tracking(manifest: &mut Value, app: &str, id: &ObjectRef) {
     let Some(meta) = manifest.get_mut("metadata").and_then(Value::as_object_mut) else {
         return;
     };
@@ -243,7 +245,6 @@ pub fn add_tracking(manifest: &mut Value, app: &str, id: &ObjectRef, commit: &st
             ANNOTATION_TRACKING.into(),
             Value::String(id.tracking_id(app)),
         );
-        a.insert(ANNOTATION_COMMIT.into(), Value::String(commit.into()));
     }
 }
 
@@ -305,7 +306,7 @@ mod tests {
         let mut v = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"}});
         let id = ObjectRef::from_value(&v).expect("an object");
         assert!(!owned_by(&v, "a"));
-        add_tracking(&mut v, "a", &id, "abc");
+        add_tracking(&mut v, "a", &id);
         assert!(owned_by(&v, "a"));
         assert!(!owned_by(&v, "b"));
         assert_eq!(owner_of(&v).as_deref(), Some("a"));

@@ -528,8 +528,17 @@ fn inside(root: &Path, p: &Path) -> Result<(), String> {
     }
 }
 
+/// Repository-relative path as users write it: `web.yaml`, not `./web.yaml`.
 fn display(p: &Path) -> String {
-    p.display().to_string()
+    let clean: PathBuf = p
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect();
+    if clean.as_os_str().is_empty() {
+        ".".into()
+    } else {
+        clean.display().to_string()
+    }
 }
 
 fn display_rel(p: &Option<PathBuf>) -> String {

@@ -428,7 +428,7 @@ impl Engine {
             let wave = wave_of(&obj.value)
                 .map_err(|m| (SyncResult::Failed, format!("{source}: {id}: {m}")))?;
             let mut manifest = obj.value;
-            add_tracking(&mut manifest, app.name(), &id, &commit.sha);
+            add_tracking(&mut manifest, app.name(), &id);
             desired.push(Desired {
                 id,
                 manifest,
@@ -450,7 +450,7 @@ impl Engine {
                 name: ns.clone(),
             };
             let mut manifest = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
-            add_tracking(&mut manifest, app.name(), &id, &commit.sha);
+            add_tracking(&mut manifest, app.name(), &id);
             desired.push(Desired {
                 id,
                 manifest,
@@ -1092,7 +1092,6 @@ pub fn normalise_for_diff(v: &Value) -> Value {
             m.remove(k);
         }
         if let Some(a) = m.get_mut("annotations").and_then(Value::as_object_mut) {
-            a.remove(objects::ANNOTATION_COMMIT);
             a.remove("kubectl.kubernetes.io/last-applied-configuration");
             if a.is_empty() {
                 m.remove("annotations");
