@@ -9,6 +9,8 @@ install_test_deps() {
   here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
   local need_apt=()
   command -v git >/dev/null || need_apt+=(git)
+  # GitOps signature tests sign commits with SSH keys.
+  command -v ssh-keygen >/dev/null || need_apt+=(openssh-client)
   python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
   if ((${#need_apt[@]})); then
     echo "test-deps: installing ${need_apt[*]}" >&2
@@ -30,4 +32,8 @@ install_test_deps() {
   bash "$here/test-control-plane.sh" build
   SHIPGATE_TEST_BIN_DIR="$(bash "$here/test-control-plane.sh" path)"
   export SHIPGATE_TEST_BIN_DIR
+  # GitOps renderer tests: kustomize and helm built from their Go modules into the same cache.
+  bash "$here/test-deps/gitops-tools.sh"
+  export SHIPGATE_KUSTOMIZE="$SHIPGATE_TEST_BIN_DIR/kustomize"
+  export SHIPGATE_HELM="$SHIPGATE_TEST_BIN_DIR/helm"
 }
