@@ -97,7 +97,43 @@ pub fn from_object(v: &Value) -> Result<Application, String> {
     app.origin = format!("Application {ns}/{name}");
     app.validate()
         .map_err(|e| format!("Application {ns}/{name}: {e}"))?;
+    confine(&mut app, ns).map_err(|e| format!("Application {ns}/{name}: {e}"))?;
     Ok(app)
+}
+
+/// Whoever may create an `Application` in a namespace gets no more than that namespace: no
+/// files of the agent's (credential files, `file://` repositories) and no Secrets of other
+/// namespaces. Application files, written by whoever installs the agent, are not confined.
+fn confine(app: &mut Application, ns: &str) -> Result<(), String> {
+    let src = &mut app.spec.source;
+    if src
+        .repo_url
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("file:")
+    {
+        return Err("spec.source.repoURL: file:// repositories are only allowed in application files, not in custom resources".into());
+    }
+    if let Some(c) = src.credentials.as_mut() {
+        if c.file.is_some() {
+            return Err(
+                "spec.source.credentials.file is only allowed in application files; use secretRef"
+                    .into(),
+            );
+        }
+        if let Some(r) = c.secret_ref.as_mut() {
+            match r.namespace.as_deref() {
+                None => r.namespace = Some(ns.to_string()),
+                Some(other) if other != ns => {
+                    return Err(format!(
+                        "spec.source.credentials.secretRef: a custom resource may only name Secrets in its own namespace {ns}, not {other}"
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -123,6 +159,28 @@ mod tests {
                 .expect_err("unknown field")
                 .contains("bogus")
         );
+    }
+
+    #[test]
+    fn custom_resources_are_confined_to_their_namespace() {
+        let app = |source: Value| {
+            from_object(
+                &serde_json::json!({"apiVersion": API_VERSION, "kind": "Application",
+                "metadata": {"name": "x", "namespace": "team-a"}, "spec": {"source": source}}),
+            )
+        };
+        let e = app(serde_json::json!({"repoURL": "file:///etc"})).expect_err("file url");
+        assert!(e.contains("file://"), "{e}");
+        let e = app(serde_json::json!({"repoURL": "https://h/r", "credentials": {"file": "/var/run/secrets/token"}}))
+            .expect_err("credential file");
+        assert!(e.contains("credentials.file"), "{e}");
+        let e = app(serde_json::json!({"repoURL": "https://h/r", "credentials": {"secretRef": {"name": "s", "namespace": "kube-system"}}}))
+            .expect_err("other namespace");
+        assert!(e.contains("kube-system"), "{e}");
+        let ok = app(serde_json::json!({"repoURL": "https://h/r", "credentials": {"secretRef": {"name": "s"}}}))
+            .expect("own namespace");
+        let r = ok.spec.source.credentials.unwrap().secret_ref.unwrap();
+        assert_eq!(r.namespace.as_deref(), Some("team-a"));
     }
 
     #[test]

@@ -409,3 +409,95 @@ async fn two_replicas_one_leader() {
     .await;
     standby.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn application_custom_resources_are_watched() {
+    let Some(env) = env("agent-crd").await else {
+        return;
+    };
+    // Install the CRD the way `gitops manifest` ships it.
+    let crd: serde_json::Value =
+        serde_saphyr::from_str(&shipgate_gitops::crd::definition()).unwrap();
+    let crd_id = shipgate_gitops::objects::ObjectRef::from_value(&crd).unwrap();
+    env.engine
+        .cluster
+        .apply(&crd_id, &crd, false)
+        .await
+        .unwrap();
+    let ar = kube::discovery::ApiResource {
+        group: "gitops.shipgate.dev".into(),
+        version: "v1".into(),
+        api_version: "gitops.shipgate.dev/v1".into(),
+        kind: "Application".into(),
+        plural: "applications".into(),
+    };
+    let apps: Api<kube::api::DynamicObject> =
+        Api::namespaced_with(env.client.clone(), &env.state_ns, &ar);
+    // The API server needs a moment to serve a new CRD.
+    eventually(Duration::from_secs(30), "CRD served", || async {
+        apps.list(&Default::default()).await.ok()
+    })
+    .await;
+
+    let root = env.tmp.path().join("served");
+    std::fs::create_dir_all(&root).unwrap();
+    let server = shipgate_testenv::GitHttpServer::start(&root, None).unwrap();
+    let mut repo = shipgate_testenv::GitFixture::new(&root, "crd.git").unwrap();
+    repo.write("cm.yaml", &configmap("from-cr", &[("k", "v")]))
+        .unwrap();
+    repo.commit("cr").unwrap();
+    repo.push().unwrap();
+
+    let events: Events = Arc::default();
+    let sink = events.clone();
+    let agent = Agent::new(
+        env.engine.clone(),
+        AgentConfig {
+            app_paths: vec![],
+            crd_namespace: Some(env.state_ns.clone()),
+            lease: None,
+            listen: None,
+            max_parallel_syncs: 2,
+        },
+        Arc::new(move |e: AgentEvent| sink.lock().unwrap().push(e)),
+    );
+    let (stop, rx) = watch::channel(false);
+    let runner = agent.clone();
+    let task = tokio::spawn(async move { runner.run(rx).await.unwrap() });
+    let run = Running {
+        agent,
+        events,
+        stop,
+        task,
+    };
+    let cr: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "gitops.shipgate.dev/v1", "kind": "Application",
+        "metadata": {"name": "from-cr"},
+        "spec": {"source": {"repoURL": server.url("crd.git"), "revision": "main"},
+                 "destination": {"namespace": "crd-dst", "createNamespace": true},
+                 "syncPolicy": {"automated": true, "interval": "1s"}}
+    }))
+    .unwrap();
+    apps.create(&Default::default(), &cr).await.unwrap();
+    eventually(Duration::from_secs(30), "CR application synced", || async {
+        get(&env, &cm_id("crd-dst", "from-cr")).await
+    })
+    .await;
+    // A custom resource may not reach the agent's files.
+    let evil: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "gitops.shipgate.dev/v1", "kind": "Application",
+        "metadata": {"name": "evil"},
+        "spec": {"source": {"repoURL": format!("file://{}", repo.bare_dir().display())},
+                 "destination": {"namespace": "crd-evil"},
+                 "syncPolicy": {"automated": true, "interval": "1s"}}
+    }))
+    .unwrap();
+    apps.create(&Default::default(), &evil).await.unwrap();
+    let err = eventually(Duration::from_secs(10), "evil refused", || async {
+        run.errors().into_iter().find(|e| e.contains("evil"))
+    })
+    .await;
+    assert!(err.contains("file://"), "{err}");
+    assert!(run.synced("evil").is_empty());
+    run.stop().await;
+}
