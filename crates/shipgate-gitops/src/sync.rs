@@ -609,6 +609,26 @@ impl Engine {
             })
     }
 
+    /// What a sync would decide, without touching the cluster's objects or the history:
+    /// `Err((Blocked | Refused | Failed, reason))` when the gate, the signature check or
+    /// rendering stops it (`gitops sync --dry-run`).
+    pub async fn plan(
+        &self,
+        app: &Application,
+        revision: Option<&str>,
+    ) -> Result<Prepared, (SyncResult, String)> {
+        let opts = SyncOptions {
+            revision: revision.map(String::from),
+            ..Default::default()
+        };
+        let mut draft = Draft::new(app, &opts);
+        let rev = opts
+            .revision
+            .clone()
+            .unwrap_or_else(|| app.spec.source.revision.clone());
+        self.prepare_inner(app, &rev, &mut draft).await
+    }
+
     /// Syncs one application and records the attempt.
     pub async fn sync(&self, app: &Application, opts: &SyncOptions) -> SyncOutcome {
         let mut draft = Draft::new(app, opts);

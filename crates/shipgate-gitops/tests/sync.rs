@@ -542,3 +542,121 @@ spec:
     let w = id("waves.example.com", "v1", "Widget", ns, "w");
     assert_eq!(get(&env, &w).await.unwrap()["spec"]["size"], 3);
 }
+
+/// A fresh OpenPGP key in its own GNUPGHOME; returns (home, fingerprint, armoured public key).
+fn gpg_key(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, String, String) {
+    let home = dir.join(format!("gnupg-{name}"));
+    std::fs::create_dir_all(&home).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let gpg = |args: &[&str]| {
+        let out = std::process::Command::new("gpg")
+            .env("GNUPGHOME", &home)
+            .args([
+                "--batch",
+                "--quiet",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "",
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    gpg(&[
+        "--quick-gen-key",
+        &format!("{name} <{name}@example.com>"),
+        "ed25519",
+        "sign",
+        "never",
+    ]);
+    let listing = gpg(&["--with-colons", "--list-secret-keys"]);
+    let fpr = listing
+        .lines()
+        .find(|l| l.starts_with("fpr:"))
+        .and_then(|l| l.split(':').nth(9))
+        .unwrap()
+        .to_string();
+    let public = gpg(&["--armor", "--export", &fpr]);
+    (home, fpr, public)
+}
+
+fn commit_signed_gpg(
+    repo: &shipgate_testenv::GitFixture,
+    home: &std::path::Path,
+    fpr: &str,
+    msg: &str,
+) -> String {
+    let work = repo.work_dir();
+    shipgate_testenv::git(work, &["add", "--all"]).unwrap();
+    let mut cmd = shipgate_testenv::git::git_command(work);
+    cmd.env("GNUPGHOME", home).args([
+        "-c",
+        "gpg.format=openpgp",
+        "-c",
+        &format!("user.signingkey={fpr}"),
+        "commit",
+        "--quiet",
+        "--gpg-sign",
+        "-m",
+        msg,
+    ]);
+    shipgate_testenv::git::run_git(cmd).unwrap();
+    shipgate_testenv::git(work, &["rev-parse", "HEAD"]).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openpgp_signatures_from_listed_keys_only() {
+    let Some(env) = env("sync-gpg").await else {
+        return;
+    };
+    let ns = "gpg-dst";
+    let keys = env.tmp.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let (good_home, good_fpr, good_pub) = gpg_key(&keys, "release");
+    let (bad_home, bad_fpr, _) = gpg_key(&keys, "stranger");
+    let keyring = keys.join("release.asc");
+    std::fs::write(&keyring, good_pub).unwrap();
+    let repo = repo(&env, "gpg");
+    let yaml = app_yaml("gpg", &file_url(&repo), ".", ns, "").replace(
+        "    path: .\n",
+        &format!(
+            "    path: .\n    verify:\n      gpgKeys: {}\n",
+            keyring.display()
+        ),
+    );
+    let app = application(&yaml);
+
+    repo.write("cm.yaml", &configmap("pgp", &[("v", "1")]))
+        .unwrap();
+    commit_signed_gpg(&repo, &bad_home, &bad_fpr, "signed by a stranger");
+    repo.push().unwrap();
+    let r = env.engine.sync(&app, &SyncOptions::default()).await.record;
+    assert_eq!(r.result, SyncResult::Refused, "{:?}", r.reason);
+    assert!(get(&env, &cm_id(ns, "pgp")).await.is_none());
+
+    repo.write("cm.yaml", &configmap("pgp", &[("v", "2")]))
+        .unwrap();
+    let good = commit_signed_gpg(&repo, &good_home, &good_fpr, "release");
+    repo.push().unwrap();
+    let r = env.engine.sync(&app, &SyncOptions::default()).await.record;
+    assert_eq!(
+        r.result,
+        SyncResult::Succeeded,
+        "{:?} {:?}",
+        r.reason,
+        r.signature
+    );
+    assert_eq!(r.commit.as_deref(), Some(good.as_str()));
+    assert!(r.signature.unwrap().verified);
+}
