@@ -40,6 +40,10 @@ pub enum Command {
     /// Gatekeeper policy suites and quick evaluations.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// The GitOps agent: reconcile a cluster from Git with the policy gate, drift detection,
+    /// history and rollback.
+    #[command(subcommand)]
+    Gitops(GitopsCommand),
     /// Write a software bill of materials (CycloneDX 1.6 or SPDX 2.3 JSON).
     Sbom(SbomArgs),
     /// Git hooks: install the pre-commit hook, or run it.
@@ -600,4 +604,250 @@ pub struct AdmissionAuditArgs {
     /// Shared report options.
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// `shipgate gitops ...`
+///
+/// Exit codes of sync, rollback and diff: 0 done (diff: no differences), 1 blocked by the
+/// policy gate or refused by the signature check (diff: differences), 2 error.
+#[derive(Debug, Subcommand)]
+pub enum GitopsCommand {
+    /// Run the agent: sync applications when their source changes, watch owned objects for
+    /// drift and heal it, serve /metrics, /healthz and /readyz.
+    Run(GitopsRunArgs),
+    /// Sync one application now and record the attempt.
+    Sync(GitopsSyncArgs),
+    /// Show what a sync would change, object by object (exit 1 when something would).
+    Diff(GitopsDiffArgs),
+    /// Each application's synced commit, last result, owned objects and drift.
+    Status(GitopsStatusArgs),
+    /// An application's recorded syncs (and drift events), newest first.
+    History(GitopsHistoryArgs),
+    /// Sync an earlier commit and pin the application there until the next `gitops sync`.
+    Rollback(GitopsRollbackArgs),
+    /// Print the Deployment, ServiceAccount, least-privilege RBAC and CRD that run the agent in
+    /// a cluster.
+    Manifest(GitopsManifestArgs),
+}
+
+/// Cluster, state and policy options shared by the `gitops` commands.
+#[derive(Debug, Args)]
+pub struct GitopsCommon {
+    /// Application files or directories (`shipgate.gitops/v1`, repeatable).
+    #[arg(long, value_name = "FILE|DIR")]
+    pub apps: Vec<PathBuf>,
+
+    /// Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Kubeconfig context (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Namespace of the agent's state (history, inventory, Lease) and default namespace of
+    /// credential Secrets.
+    #[arg(long, default_value = "shipgate-system", value_name = "NS")]
+    pub state_namespace: String,
+
+    /// Git clone cache (default: the shipgate cache directory + /gitops).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Gatekeeper ConstraintTemplates and Constraints for the policy gate (file or directory,
+    /// repeatable), added to the built-in rules.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub policy: Vec<PathBuf>,
+
+    /// Do not run the built-in rules in the policy gate (only the Gatekeeper policies).
+    #[arg(long)]
+    pub no_builtin: bool,
+
+    /// Configuration file (the `config:` section selects the built-in rules).
+    #[arg(long, value_name = "FILE", env = env::SHIPGATE_CONFIG)]
+    pub config: Option<PathBuf>,
+
+    /// Objects applied at the same time.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub concurrency: usize,
+}
+
+/// Output format of the `gitops` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GitopsFormat {
+    /// Human-readable.
+    Table,
+    /// JSON.
+    Json,
+}
+
+/// `shipgate gitops run`
+#[derive(Debug, Args)]
+pub struct GitopsRunArgs {
+    /// Shared options.
+    #[command(flatten)]
+    pub common: GitopsCommon,
+
+    /// Also manage `Application` custom resources (gitops.shipgate.dev/v1) in this namespace.
+    #[arg(long, value_name = "NS")]
+    pub crd_namespace: Option<String>,
+
+    /// Take part in leader election through a Lease in the state namespace, so that only one
+    /// of several replicas acts.
+    #[arg(long)]
+    pub leader_elect: bool,
+
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+
+    /// Applications synced at the same time.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub max_parallel_syncs: usize,
+
+    /// Event lines on stderr: text or json.
+    #[arg(long, default_value = "text", value_name = "text|json")]
+    pub log_format: String,
+}
+
+/// `shipgate gitops sync`
+#[derive(Debug, Args)]
+pub struct GitopsSyncArgs {
+    /// The application.
+    #[arg(value_name = "APP")]
+    pub app: String,
+
+    /// Shared options.
+    #[command(flatten)]
+    pub common: GitopsCommon,
+
+    /// Sync this revision (branch, tag or commit) instead of the application's.
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<String>,
+
+    /// Delete owned objects that left Git even if the application does not prune.
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Render, gate and diff against the cluster without changing it.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: GitopsFormat,
+}
+
+/// `shipgate gitops diff`
+#[derive(Debug, Args)]
+pub struct GitopsDiffArgs {
+    /// The application.
+    #[arg(value_name = "APP")]
+    pub app: String,
+
+    /// Shared options.
+    #[command(flatten)]
+    pub common: GitopsCommon,
+
+    /// Diff this revision instead of the application's.
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: GitopsFormat,
+}
+
+/// `shipgate gitops status`
+#[derive(Debug, Args)]
+pub struct GitopsStatusArgs {
+    /// Only these applications (default: every application in --apps).
+    #[arg(value_name = "APP")]
+    pub names: Vec<String>,
+
+    /// Shared options.
+    #[command(flatten)]
+    pub common: GitopsCommon,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: GitopsFormat,
+}
+
+/// `shipgate gitops history`
+#[derive(Debug, Args)]
+pub struct GitopsHistoryArgs {
+    /// The application.
+    #[arg(value_name = "APP")]
+    pub app: String,
+
+    /// Shared options.
+    #[command(flatten)]
+    pub common: GitopsCommon,
+
+    /// Also list drift events.
+    #[arg(long)]
+    pub drift: bool,
+
+    /// Most records shown.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub limit: usize,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: GitopsFormat,
+}
+
+/// `shipgate gitops rollback`
+#[derive(Debug, Args)]
+pub struct GitopsRollbackArgs {
+    /// The application.
+    #[arg(value_name = "APP")]
+    pub app: String,
+
+    /// Shared options.
+    #[command(flatten)]
+    pub common: GitopsCommon,
+
+    /// The commit (or revision) to go back to. Default: the commit of the last successful
+    /// sync before the current one.
+    #[arg(long, value_name = "REV")]
+    pub to: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: GitopsFormat,
+}
+
+/// `shipgate gitops manifest`
+#[derive(Debug, Args)]
+pub struct GitopsManifestArgs {
+    /// The shipgate image to run (pin a digest).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: String,
+
+    /// Namespace of the agent and its state.
+    #[arg(long, default_value = "shipgate-system", value_name = "NS")]
+    pub namespace: String,
+
+    /// Application files to ship in the agent's ConfigMap (repeatable).
+    #[arg(long, value_name = "FILE|DIR")]
+    pub apps: Vec<PathBuf>,
+
+    /// Kinds the applications deploy, as `PLURAL.GROUP` (`deployments.apps`; `configmaps` for
+    /// the core group; repeatable). Default: common workload, config and networking kinds.
+    #[arg(long = "resource", value_name = "PLURAL.GROUP")]
+    pub resources: Vec<String>,
+
+    /// Credential Secrets (in the agent's namespace) the agent may read (repeatable).
+    #[arg(long = "secret", value_name = "NAME")]
+    pub secrets: Vec<String>,
+
+    /// Let the agent create namespaces (for `createNamespace: true`).
+    #[arg(long)]
+    pub create_namespaces: bool,
+
+    /// Replicas (one leads, the others stand by).
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub replicas: u32,
 }

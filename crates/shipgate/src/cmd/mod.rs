@@ -3,6 +3,7 @@
 mod admission;
 mod db;
 mod deps;
+mod gitops;
 mod hook;
 mod image;
 mod policy;
@@ -21,6 +22,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Scan(ScanCommand::Config(args)) => policy::scan(args),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Admission(cmd) => admission::run(cmd),
+        Command::Gitops(cmd) => gitops::run(cmd),
         Command::Db(cmd) => db::run(cmd),
         Command::Sbom(args) => sbom::run(args),
         Command::Scan(ScanCommand::Secrets(args)) => secrets::run(args),

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // test code: a panic with the error is the right failure
 
 mod deps;
+mod gitops;
 mod help;
 mod kit;
 mod report;
