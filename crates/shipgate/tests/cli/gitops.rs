@@ -253,3 +253,99 @@ fn sync_diff_status_history_rollback_against_a_real_cluster() {
     );
     assert!(run.stdout.contains("pod.yaml:"), "{}", run.stdout);
 }
+
+#[test]
+fn run_syncs_serves_health_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let Some(cp) = shipgate_testenv::control_plane_or_skip("cli gitops run") else {
+        return;
+    };
+    let kubeconfig = cp.kubeconfig_path().unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use kube::api::{Api, PostParams};
+        let client = cp.client().await.unwrap();
+        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client);
+        let n = serde_json::from_value(serde_json::json!({"metadata": {"name": "cli-run-state"}}))
+            .unwrap();
+        let _ = api.create(&PostParams::default(), &n).await;
+    });
+    let root = t.path().join("repos");
+    std::fs::create_dir_all(&root).unwrap();
+    let mut repo = shipgate_testenv::GitFixture::new(&root, "run").unwrap();
+    repo.write(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: agent\ndata:\n  k: v\n",
+    )
+    .unwrap();
+    repo.commit("one").unwrap();
+    repo.push().unwrap();
+    let url = format!("file://{}", repo.bare_dir().display());
+    let apps = app_file(t.path(), "agent", &url, "cli-run-dst");
+    std::fs::write(
+        &apps,
+        std::fs::read_to_string(&apps).unwrap().replace(
+            "    prune: true\n",
+            "    prune: true\n    automated: true\n",
+        ),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = std::process::Command::new(crate::kit::bin())
+        .args(["gitops", "run", "--apps"])
+        .arg(&apps)
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args([
+            "--state-namespace",
+            "cli-run-state",
+            "--listen",
+            &listen,
+            "--cache-dir",
+        ])
+        .arg(t.path().join("cache"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|l: &String| l.contains("agent sync succeeded"))
+    {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) => seen.push(l),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no sync line: {seen:#?}");
+            }
+        }
+    }
+    let mut s = std::net::TcpStream::connect(&listen).unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    let st = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{seen:#?}");
+}
