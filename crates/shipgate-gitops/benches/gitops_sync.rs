@@ -166,6 +166,24 @@ fn main() {
         "bench: {apps} applications x {objects} objects ({deployments} Deployments each) + a namespace each = {total} objects"
     );
 
+    let peer: String = arg("--peer", String::new());
+    if peer == "flux" {
+        let dir: PathBuf = arg("--flux-dir", PathBuf::new());
+        let version: String = arg("--flux-version", "v1.9.6".to_string());
+        let server = shipgate_testenv::GitHttpServer::start(&root, None).unwrap();
+        rt.block_on(flux(
+            &cp,
+            &dir,
+            &version,
+            &server.url("bench"),
+            apps,
+            total,
+            tmp.path(),
+        ));
+    } else if !peer.is_empty() {
+        panic!("--peer {peer}: only flux is supported");
+    }
+
     rt.block_on(async {
         let client = cp.client().await.unwrap();
         let (mut set, errors) = PolicySet::load::<PathBuf>(&[]);
@@ -318,4 +336,196 @@ fn main() {
         let _ = tokio::time::timeout(Duration::from_secs(20), task).await;
     });
     cp.stop();
+}
+
+fn proc_kib(pid: u32, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The same workload through Flux (source-controller + kustomize-controller, built by
+/// scripts/bench-gitops-peers.sh), out of cluster against the same API server: one
+/// GitRepository over git http-backend, one Kustomization per application directory, timed from
+/// the GitRepository's creation to every Kustomization Ready.
+async fn flux(
+    cp: &shipgate_testenv::ControlPlane,
+    dir: &std::path::Path,
+    version: &str,
+    url: &str,
+    apps: usize,
+    total: usize,
+    tmp: &std::path::Path,
+) {
+    use kube::api::{DynamicObject, ListParams};
+    use kube::discovery::ApiResource;
+    let client = cp.client().await.unwrap();
+    let cluster = Cluster::new(client.clone());
+    for c in ["source-controller", "kustomize-controller"] {
+        let crds = dir.join(format!("{c}-{version}-crds"));
+        for e in std::fs::read_dir(&crds).unwrap_or_else(|e| panic!("{}: {e}", crds.display())) {
+            let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+            let v: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+            let id = shipgate_gitops::objects::ObjectRef::from_value(&v).unwrap();
+            cluster.apply(&id, &v, false).await.unwrap();
+        }
+    }
+    let ns_api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    for n in std::iter::once("flux-system".to_string())
+        .chain((0..apps).map(|a| format!("flux-bench-{a}")))
+    {
+        let ns = serde_json::from_value(json!({"metadata": {"name": n}})).unwrap();
+        let _ = ns_api.create(&Default::default(), &ns).await;
+    }
+    let ar = |group: &str, version: &str, kind: &str, plural: &str| ApiResource {
+        group: group.into(),
+        version: version.into(),
+        api_version: format!("{group}/{version}"),
+        kind: kind.into(),
+        plural: plural.into(),
+    };
+    let gr = ar(
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "GitRepository",
+        "gitrepositories",
+    );
+    let ks = ar(
+        "kustomize.toolkit.fluxcd.io",
+        "v1",
+        "Kustomization",
+        "kustomizations",
+    );
+    let gr_api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "flux-system", &gr);
+    let ks_api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "flux-system", &ks);
+    let t0 = Instant::now();
+    while gr_api.list(&ListParams::default()).await.is_err()
+        || ks_api.list(&ListParams::default()).await.is_err()
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "Flux CRDs not served"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let kubeconfig = cp.kubeconfig_path().unwrap();
+    let storage = tmp.join("flux-storage");
+    std::fs::create_dir_all(&storage).unwrap();
+    let storage_addr = format!("127.0.0.1:{}", free_port());
+    let spawn = |name: &str, extra: Vec<String>| {
+        let bin = dir.join(format!("{name}-{version}"));
+        let log = std::fs::File::create(tmp.join(format!("{name}.log"))).unwrap();
+        std::process::Command::new(&bin)
+            .args([
+                format!("--metrics-addr=127.0.0.1:{}", free_port()),
+                format!("--health-addr=127.0.0.1:{}", free_port()),
+                "--enable-leader-election=false".into(),
+                "--watch-all-namespaces=true".into(),
+                "--log-level=error".into(),
+            ])
+            .args(extra)
+            .env("KUBECONFIG", &kubeconfig)
+            .env("RUNTIME_NAMESPACE", "flux-system")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e}", bin.display()))
+    };
+    let mut source = spawn(
+        "source-controller",
+        vec![
+            format!("--storage-path={}", storage.display()),
+            format!("--storage-addr={storage_addr}"),
+            format!("--storage-adv-addr={storage_addr}"),
+        ],
+    );
+    let mut kustomize = spawn("kustomize-controller", vec![]);
+    // Let both managers start their caches before the clock starts.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let started = Instant::now();
+    let repo: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+        "metadata": {"name": "bench", "namespace": "flux-system"},
+        "spec": {"url": url, "ref": {"branch": "main"}, "interval": "1h"}
+    }))
+    .unwrap();
+    gr_api.create(&Default::default(), &repo).await.unwrap();
+    for a in 0..apps {
+        let k: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": format!("app-{a}"), "namespace": "flux-system"},
+            "spec": {"interval": "1h", "path": format!("./apps/app-{a}"), "prune": true,
+                     "sourceRef": {"kind": "GitRepository", "name": "bench"},
+                     "targetNamespace": format!("flux-bench-{a}"), "wait": false, "timeout": "5m"}
+        }))
+        .unwrap();
+        ks_api.create(&Default::default(), &k).await.unwrap();
+    }
+    let deadline = started + Duration::from_secs(900);
+    let mut peak = 0u64;
+    loop {
+        peak = peak.max(proc_kib(source.id(), "VmRSS:") + proc_kib(kustomize.id(), "VmRSS:"));
+        let list = ks_api.list(&ListParams::default()).await.unwrap();
+        let ready = list
+            .items
+            .iter()
+            .filter(|k| {
+                k.data["status"]["conditions"].as_array().is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                })
+            })
+            .count();
+        if ready == apps {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = source.kill();
+            let _ = kustomize.kill();
+            panic!(
+                "Flux: only {ready} of {apps} Kustomizations Ready; logs in {}",
+                tmp.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = started.elapsed();
+    let hwm = proc_kib(source.id(), "VmHWM:") + proc_kib(kustomize.id(), "VmHWM:");
+    // Ready must mean applied: count what Flux created.
+    let mut applied = 0;
+    for a in 0..apps {
+        let ns = format!("flux-bench-{a}");
+        let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), &ns);
+        let deps: Api<k8s_openapi::api::apps::v1::Deployment> =
+            Api::namespaced(client.clone(), &ns);
+        let lp = ListParams::default().labels("kustomize.toolkit.fluxcd.io/name");
+        applied += cms.list(&lp).await.unwrap().items.len();
+        applied += deps.list(&lp).await.unwrap().items.len();
+    }
+    assert_eq!(applied, total - apps, "objects Flux applied");
+    println!(
+        "flux {version}: {apps} Kustomizations, {} objects Ready in {:.2} s ({:.0} objects/s); peak RSS source-controller + kustomize-controller {:.1} MiB",
+        total - apps,
+        took.as_secs_f64(),
+        (total - apps) as f64 / took.as_secs_f64(),
+        hwm.max(peak) as f64 / 1024.0
+    );
+    let _ = source.kill();
+    let _ = kustomize.kill();
+    let _ = source.wait();
+    let _ = kustomize.wait();
 }
