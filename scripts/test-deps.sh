@@ -11,6 +11,8 @@ install_test_deps() {
   command -v git >/dev/null || need_apt+=(git)
   # GitOps signature tests sign commits with SSH keys.
   command -v ssh-keygen >/dev/null || need_apt+=(openssh-client)
+  # ... and fetch over SSH from the real sshd.
+  [[ -x /usr/sbin/sshd ]] || need_apt+=(openssh-server)
   python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
   if ((${#need_apt[@]})); then
     echo "test-deps: installing ${need_apt[*]}" >&2

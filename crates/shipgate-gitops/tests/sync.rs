@@ -660,3 +660,68 @@ async fn openpgp_signatures_from_listed_keys_only() {
     assert_eq!(r.commit.as_deref(), Some(good.as_str()));
     assert!(r.signature.unwrap().verified);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_repository_with_a_key_and_pinned_host_key() {
+    let Some(env) = env("sync-ssh").await else {
+        return;
+    };
+    let server = match shipgate_testenv::SshGitServer::start() {
+        Ok(s) => s,
+        Err(e) if !shipgate_testenv::in_ci() => {
+            eprintln!("SKIPPED ssh test: {e}");
+            return;
+        }
+        Err(e) => panic!("sshd is required in CI: {e}"),
+    };
+    let ns = "ssh-dst";
+    let mut repo = repo(&env, "ssh.git");
+    repo.write("cm.yaml", &configmap("over-ssh", &[("k", "v")]))
+        .unwrap();
+    let head = repo.commit("ssh").unwrap();
+    repo.push().unwrap();
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(env.client.clone(), &env.state_ns);
+    let key = server.client_key().unwrap();
+    let secret = serde_json::from_value(json!({
+        "metadata": {"name": "ssh-creds"},
+        "stringData": {"sshPrivateKey": key, "sshKnownHosts": server.known_hosts()}
+    }))
+    .unwrap();
+    secrets.create(&Default::default(), &secret).await.unwrap();
+    let url = server.url(repo.bare_dir());
+    let with_key = |secret: &str| {
+        application(&app_yaml("ssh", &url, ".", ns, "").replace(
+            "    path: .\n",
+            &format!("    path: .\n    credentials:\n      secretRef:\n        name: {secret}\n"),
+        ))
+    };
+    let r = env
+        .engine
+        .sync(&with_key("ssh-creds"), &SyncOptions::default())
+        .await
+        .record;
+    assert_eq!(r.result, SyncResult::Succeeded, "{:?}", r.reason);
+    assert_eq!(r.commit.as_deref(), Some(head.as_str()));
+    assert!(get(&env, &cm_id(ns, "over-ssh")).await.is_some());
+    let text = serde_json::to_string(&r).unwrap();
+    assert!(!text.contains("PRIVATE KEY"), "{text}");
+
+    // A host key that does not match is refused (no trust on first use).
+    let other = shipgate_testenv::SshGitServer::start().unwrap();
+    let wrong = serde_json::from_value(json!({
+        "metadata": {"name": "ssh-wrong-host"},
+        "stringData": {"sshPrivateKey": key,
+                       "sshKnownHosts": other.known_hosts().replace(&other.port().to_string(), &server.port().to_string())}
+    }))
+    .unwrap();
+    secrets.create(&Default::default(), &wrong).await.unwrap();
+    let fresh = engine(&env.client, &env.state_ns, &env.tmp.path().join("cache-2"));
+    let r = fresh
+        .sync(&with_key("ssh-wrong-host"), &SyncOptions::default())
+        .await
+        .record;
+    assert_eq!(r.result, SyncResult::Failed, "{:?}", r.reason);
+    let reason = r.reason.unwrap();
+    assert!(!reason.contains("PRIVATE KEY"), "{reason}");
+}

@@ -8,6 +8,8 @@
 //! * [`Registry::start`] starts Debian's `docker-registry` (plain HTTP on 127.0.0.1).
 //! * [`GitHttpServer::start`] serves bare repositories over smart HTTP with the real
 //!   `git http-backend`; [`GitFixture`] creates repositories and commits for it (see [`git`]).
+//! * [`SshGitServer::start`] serves them over SSH with the real OpenSSH `sshd` (public-key
+//!   authentication with a generated key; see [`ssh`]).
 //! * [`shared_control_plane`] keeps one control plane per test binary;
 //!   [`control_plane_or_skip`] turns "binaries not built" into a skip locally and a
 //!   failure when `CI=true`.
@@ -23,6 +25,7 @@
 pub mod git;
 pub mod pki;
 pub mod process;
+pub mod ssh;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -35,6 +38,7 @@ use base64::Engine as _;
 pub use git::{GitFixture, GitHttpServer, GitRequest, git};
 pub use pki::{CertPair, TestCa};
 pub use process::ManagedProcess;
+pub use ssh::SshGitServer;
 
 /// Environment variable naming the directory with `kube-apiserver` and `etcd`.
 pub const ENV_BIN_DIR: &str = "SHIPGATE_TEST_BIN_DIR";
