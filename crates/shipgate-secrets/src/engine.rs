@@ -2,17 +2,18 @@
 
 use std::io::Read;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::Regex;
 
 use crate::Error;
 use crate::finding::{CommitInfo, RequiredMatch, SecretFinding};
+use crate::keywords::{Hit, Keyword, KeywordFinder};
 use crate::rules::{Allowlist, Rule, RuleSet};
 use crate::settings::SecretsSettings;
 use crate::validate::{is_decoy, shannon_entropy, validate};
 
 thread_local! {
     static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    static HITS: std::cell::RefCell<Vec<Hit>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Bytes looked at before a keyword hit on the same line.
@@ -36,7 +37,7 @@ const INLINE_ALLOW: [&[u8]; 2] = [b"shipgate:allow", b"gitleaks:allow"];
 #[derive(Debug)]
 pub struct Scanner {
     rules: Vec<Rule>,
-    prefilter: Option<AhoCorasick>,
+    prefilter: Option<KeywordFinder>,
     /// For each keyword pattern, the rules it triggers.
     keyword_rules: Vec<Vec<u32>>,
     /// Rules without keywords: they run over every chunk.
@@ -79,7 +80,7 @@ impl Scanner {
         rules.disable(&settings.disable_rules);
         let mut allowlists = rules.allowlists.clone();
         allowlists.extend(settings.allowlists()?);
-        let mut patterns: Vec<String> = Vec::new();
+        let mut patterns: Vec<Keyword> = Vec::new();
         let mut keyword_rules: Vec<Vec<u32>> = Vec::new();
         let mut always = Vec::new();
         for (i, r) in rules.rules.iter().enumerate() {
@@ -93,11 +94,21 @@ impl Scanner {
                 continue;
             }
             for k in &r.keywords {
-                let k = k.to_ascii_lowercase();
                 if k.is_empty() {
                     continue;
                 }
-                match patterns.iter().position(|p| *p == k) {
+                let k = Keyword {
+                    bytes: if r.exact_keywords {
+                        k.as_bytes().to_vec()
+                    } else {
+                        k.to_ascii_lowercase().into_bytes()
+                    },
+                    exact: r.exact_keywords,
+                };
+                match patterns
+                    .iter()
+                    .position(|p| p.bytes == k.bytes && p.exact == k.exact)
+                {
                     Some(p) => keyword_rules[p].push(idx),
                     None => {
                         patterns.push(k);
@@ -106,24 +117,7 @@ impl Scanner {
                 }
             }
         }
-        let prefilter = if patterns.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&patterns)
-                    .or_else(|_| {
-                        AhoCorasickBuilder::new()
-                            .ascii_case_insensitive(true)
-                            .match_kind(MatchKind::Standard)
-                            .build(&patterns)
-                    })
-                    .expect("keyword automaton of a few thousand literals always builds"),
-            )
-        };
+        let prefilter = (!patterns.is_empty()).then(|| KeywordFinder::new(patterns));
         let has_path_rules = rules.rules.iter().any(|r| r.path.is_some());
         let mut required = Vec::with_capacity(rules.rules.len());
         for r in &rules.rules {
@@ -433,36 +427,40 @@ impl Scanner {
         let is_active = |r: u32| active.as_ref().is_none_or(|a| a[r as usize]);
         // 1. keyword hits -> (rule, window) list
         let mut windows: Vec<(u32, usize, usize)> = Vec::new();
-        if let Some(ac) = &self.prefilter {
+        if let Some(finder) = &self.prefilter {
+            let mut hits = HITS.with(|h| std::mem::take(&mut *h.borrow_mut()));
+            hits.clear();
+            finder.find(buf, &mut hits);
             let mut last_line: Option<(usize, usize)> = None;
-            for m in ac.find_overlapping_iter(buf) {
+            for m in &hits {
                 // Hits far past the reporting range cannot start a reportable match.
-                if m.start() >= report_until + BACK_CAP {
-                    break;
+                if m.start >= report_until + BACK_CAP {
+                    continue;
                 }
                 // Reuse the previous window only when it is a whole (short) line.
                 let (ls, le) = match last_line {
-                    Some((ls, le)) if m.start() >= ls && m.end() <= le => (ls, le),
+                    Some((ls, le)) if m.start >= ls && m.end <= le => (ls, le),
                     _ => {
-                        let (ls, le) = line_window(buf, m.start(), m.end());
+                        let (ls, le) = line_window(buf, m.start, m.end);
                         let whole_line = (ls == 0 || buf[ls - 1] == b'\n')
                             && (le == buf.len() || buf[le] == b'\n');
                         last_line = whole_line.then_some((ls, le));
                         (ls, le)
                     }
                 };
-                for &r in &self.keyword_rules[m.pattern().as_usize()] {
+                for &r in &self.keyword_rules[m.keyword as usize] {
                     if !is_active(r) {
                         continue;
                     }
                     let end = if self.rules[r as usize].multiline {
-                        (m.end() + MULTI_FWD).min(buf.len())
+                        (m.end + MULTI_FWD).min(buf.len())
                     } else {
                         le
                     };
                     windows.push((r, ls, end));
                 }
             }
+            HITS.with(|h| *h.borrow_mut() = hits);
         }
         for &r in &self.always {
             if is_active(r) {

@@ -301,6 +301,7 @@ impl RuleSet {
                 },
                 severity: Severity::High,
                 keywords: r.keywords.clone(),
+                exact_keywords: false,
                 entropy: r.entropy.filter(|e| *e > 0.0),
                 validator: None,
                 multiline: false,

@@ -35,6 +35,7 @@ mod git;
 mod gitleaks;
 mod gitleaksignore;
 pub mod hook;
+mod keywords;
 mod rules;
 mod settings;
 mod sources;

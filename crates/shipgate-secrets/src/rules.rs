@@ -122,8 +122,13 @@ pub struct Rule {
     pub description: String,
     /// Severity of a finding.
     pub severity: Severity,
-    /// Keywords (any case) that must occur near a match; empty means "always run".
+    /// Keywords that must occur near a match; empty means "always run". They match in any
+    /// ASCII case unless `exact_keywords` is set.
     pub keywords: Vec<String>,
+    /// Keywords match only in the case written (`keyword_case: exact` in a rule file): for
+    /// token prefixes whose case is part of the format (`AKIA`, `SK`, `eyJ`), so that ordinary
+    /// words (`task`, `path`) do not send text to the regex.
+    pub exact_keywords: bool,
     /// Minimum Shannon entropy (bits/char) of the secret.
     pub entropy: Option<f64>,
     /// Structural validator.
@@ -201,6 +206,17 @@ struct RuleFileDef {
     rules: Vec<RuleDef>,
 }
 
+/// How a rule's keywords match.
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum KeywordCase {
+    /// Any ASCII case (gitleaks semantics).
+    #[default]
+    Ignore,
+    /// Exactly as written.
+    Exact,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleDef {
@@ -209,6 +225,8 @@ struct RuleDef {
     severity: Severity,
     #[serde(default)]
     keywords: Vec<String>,
+    #[serde(default)]
+    keyword_case: KeywordCase,
     pattern: String,
     #[serde(default)]
     secret_group: Option<String>,
@@ -416,6 +434,7 @@ impl RuleSet {
                 description: d.description,
                 severity: d.severity,
                 keywords: d.keywords,
+                exact_keywords: d.keyword_case == KeywordCase::Exact,
                 entropy: d.entropy,
                 validator: d.validator,
                 multiline: d.multiline,
