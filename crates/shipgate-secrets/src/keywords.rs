@@ -416,7 +416,7 @@ mod tests {
         for round in 0..60 {
             let keywords: Vec<Keyword> = words
                 .iter()
-                .map(|w| kw(w, rng.next() % 4 == 0))
+                .map(|w| kw(w, rng.next().is_multiple_of(4)))
                 .map(|mut k| {
                     if k.exact {
                         k.bytes.make_ascii_uppercase();
@@ -427,11 +427,11 @@ mod tests {
             let len = [0usize, 3, 100, 4095, 4096, 4099, 10_000, 70_001][round % 8];
             let mut buf = Vec::with_capacity(len + 16);
             while buf.len() < len {
-                if rng.next() % 3 == 0 {
+                if rng.next().is_multiple_of(3) {
                     let w = words[(rng.next() % words.len() as u64) as usize].as_bytes();
                     let cut = 1 + (rng.next() as usize) % w.len();
                     for &b in &w[..cut] {
-                        buf.push(if rng.next() % 2 == 0 {
+                        buf.push(if rng.next().is_multiple_of(2) {
                             b.to_ascii_uppercase()
                         } else {
                             b
