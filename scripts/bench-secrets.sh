@@ -39,8 +39,10 @@ if [ ! -x "$DETECT" ]; then
 fi
 
 log "building the release scanner"
-(cd "$ROOT" && cargo build --release -q -p shipgate-secrets --example secrets-scan)
+(cd "$ROOT" && cargo build --release -q -p shipgate-secrets --example secrets-scan && cargo build --release -q -p shipgate)
 SG="$ROOT/target/release/examples/secrets-scan"
+# The whole command a user runs (walk, scan, report building, JSON writing).
+SGCMD="$ROOT/target/release/shipgate scan secrets --no-ignore --fail-on none --format json --output /dev/null"
 
 [ -d "$TREE" ] || { log "tree $TREE not found (set BENCH_TREE)"; exit 2; }
 log "warming the page cache for $TREE"
@@ -64,6 +66,13 @@ for i in $(seq 1 3); do
   bytes=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' "$WORK/err")
   awk -v i="$i" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v b="$bytes" \
     'BEGIN { printf "| tree #%s | %.2f | %.2f | %.2f | %.0f | %.0f | %.0f |\n", i, w, u, s, r/1024, b/1048576, b/1048576/w }'
+done
+for i in $(seq 1 3); do
+  /usr/bin/time -f "%e %U %S %M" -o "$WORK/time" $SGCMD "$TREE" 2> "$WORK/err" || true
+  read -r wall user sys rss < <(tail -n 1 "$WORK/time")
+  bytes=$(sed -n 's/.*scanned [0-9]* file(s), \([0-9]*\) byte.*/\1/p' "$WORK/err")
+  awk -v i="$i" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v b="$bytes" \
+    'BEGIN { printf "| \`shipgate scan secrets\` (JSON report) #%s | %.2f | %.2f | %.2f | %.0f | %.0f | %.0f |\n", i, w, u, s, r/1024, b/1048576, b/1048576/w }'
 done
 # A 200 MB single-line file: memory must stay bounded.
 SIZE_MB=200; [ "$QUICK" = 1 ] && SIZE_MB=50
@@ -89,8 +98,9 @@ echo
 # ---------------------------------------------------------------- versus peers
 echo "### Same tree, same machine, one run (hyperfine, $RUNS runs, warm cache)"
 echo
-cmds=(-n "shipgate secrets" "$SG --quiet $TREE"
-      -n "rg one literal" "rg -c -F -a AKIAIOSFODNN $TREE")
+cmds=(-n "shipgate scan secrets (JSON)" "$SGCMD $TREE"
+      -n "rg -uu -c AKIA" "rg -uu -c AKIA $TREE"
+      -n "rg one literal, binary files whole" "rg -c -F -a AKIAIOSFODNN $TREE")
 # gitleaks takes minutes on a large tree: opt in with BENCH_GITLEAKS_FULL=1 (the subset below
 # always compares all four tools).
 [ -x "$GITLEAKS" ] && [ "${BENCH_GITLEAKS_FULL:-0}" = 1 ] && cmds+=(-n "gitleaks dir" "$GITLEAKS dir --no-banner --log-level error --exit-code 0 $TREE")

@@ -2,11 +2,12 @@
 //!
 //! What it does:
 //! - **Rules are data.** The built-in rule set ([`RuleSet::builtin`]) is YAML embedded in the
-//!   binary (`rules/builtin.yaml`); each rule has an id, description, severity, case-insensitive
-//!   keywords, a regex, an optional entropy threshold and checksum validator, and positive and
+//!   binary (`rules/builtin.yaml`); each rule has an id, description, severity, keywords (case-insensitive
+//!   unless the rule asks for exact case), a regex, an optional entropy threshold and checksum validator, and positive and
 //!   negative examples that the test suite checks. Gitleaks TOML configurations load too
 //!   ([`RuleSet::from_gitleaks_toml`]), with Go RE2 syntax translated.
-//! - **Engine.** One Aho-Corasick pass over the input finds rule keywords; each rule's regex
+//! - **Engine.** One keyword pass over the input (a cache-sized prefix automaton walked in
+//!   four lock-step lanes, see `keywords.rs`) finds rule keywords; each rule's regex
 //!   (ASCII classes, `unicode(false)`) then runs only on the lines around its keyword hits.
 //!   Candidates go through entropy, checksum (GitHub/npm CRC32, JWT shape) and decoy filters
 //!   (documented example keys, placeholders, templating, environment lookups, masked values,
