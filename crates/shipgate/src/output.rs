@@ -166,7 +166,12 @@ fn write_format(
 }
 
 /// Write a file through a temporary sibling and a rename, so readers never see half a file.
+/// A path that exists and is not a regular file (`/dev/null`, `/dev/stdout`, a FIFO) is
+/// written in place: renaming over it would replace the device with a file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return std::fs::write(path, bytes);
+    }
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -186,4 +191,33 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 pub fn setup_error(e: &anyhow::Error) -> i32 {
     eprintln!("error: {e:#}");
     ExitCode::Error as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--output /dev/null` must write to the device, not rename a file over it.
+    #[cfg(unix)]
+    #[test]
+    fn devices_are_written_in_place() {
+        use std::os::unix::fs::FileTypeExt;
+        write_atomically(Path::new("/dev/null"), b"{}").unwrap();
+        let m = std::fs::metadata("/dev/null").unwrap();
+        assert!(
+            m.file_type().is_char_device(),
+            "/dev/null is no longer a device"
+        );
+    }
+
+    #[test]
+    fn regular_files_are_replaced_whole() {
+        let dir = std::env::temp_dir().join(format!("sg-out-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("r.json");
+        std::fs::write(&p, b"old and longer").unwrap();
+        write_atomically(&p, b"new").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
