@@ -81,9 +81,12 @@ struct Lanes {
 impl KeywordFinder {
     /// A finder for `keywords` (none may be empty).
     pub(crate) fn new(keywords: Vec<Keyword>) -> KeywordFinder {
+        // Building an automaton costs milliseconds at every start: pick the length first
+        // from the trie, build once.
         match (MIN_PREFIX..=MAX_PREFIX)
             .rev()
-            .find_map(|len| Lanes::build(&keywords, len))
+            .find(|&len| Lanes::fits(&keywords, len))
+            .and_then(|len| Lanes::build(&keywords, len))
         {
             Some(l) => KeywordFinder {
                 keywords,
@@ -136,6 +139,37 @@ impl KeywordFinder {
 }
 
 impl Lanes {
+    /// Whether the automaton over the first `len` bytes of each keyword fits the table,
+    /// computed from the prefix trie without building it: its states are the trie's nodes, a
+    /// state matches when a pattern is a suffix of its string, and every distinct (folded)
+    /// byte of the patterns is a class of its own, plus one for all other bytes.
+    fn fits(keywords: &[Keyword], len: usize) -> bool {
+        let pats: std::collections::HashSet<Vec<u8>> = keywords
+            .iter()
+            .map(|k| k.bytes[..k.bytes.len().min(len)].to_ascii_lowercase())
+            .collect();
+        let nodes: std::collections::HashSet<&[u8]> = pats
+            .iter()
+            .flat_map(|p| (1..=p.len()).map(move |l| &p[..l]))
+            .collect();
+        let mut seen = [false; 256];
+        for p in &pats {
+            for &b in p {
+                seen[usize::from(b)] = true;
+            }
+        }
+        let distinct = seen.iter().filter(|&&x| x).count();
+        let classes = distinct + usize::from(distinct < 256);
+        let stride = classes.next_power_of_two();
+        let matching = nodes
+            .iter()
+            .filter(|n| (0..n.len()).any(|i| pats.contains(&n[i..])))
+            .count();
+        let half = usize::from(MATCH_FLAG) / stride;
+        // The start state (the empty string) never matches: keywords are not empty.
+        nodes.len() + 1 - matching <= half && matching <= half
+    }
+
     /// The automaton over the first `len` bytes of each keyword, if its table fits.
     fn build(keywords: &[Keyword], len: usize) -> Option<Lanes> {
         let mut index: HashMap<Vec<u8>, u32> = HashMap::new();
@@ -481,6 +515,35 @@ mod tests {
         got.sort();
         assert_eq!(got, want);
         check(keywords, &buf);
+    }
+
+    /// The trie estimate picks the same length a trial build would.
+    #[test]
+    fn fits_agrees_with_building() {
+        let mut rng = Rng(11);
+        for n in [10usize, 300, 2000] {
+            let keywords: Vec<Keyword> = (0..n)
+                .map(|_| {
+                    let len = 2 + (rng.next() % 12) as usize;
+                    let s: String = (0..len)
+                        .map(|_| {
+                            char::from(
+                                b"abcdefghijklmnopqrstuvwxyz_-.0123456789"
+                                    [(rng.next() % 39) as usize],
+                            )
+                        })
+                        .collect();
+                    kw(&s, false)
+                })
+                .collect();
+            for len in MIN_PREFIX..=MAX_PREFIX {
+                assert_eq!(
+                    Lanes::fits(&keywords, len),
+                    Lanes::build(&keywords, len).is_some(),
+                    "{n} keywords, prefix {len}"
+                );
+            }
+        }
     }
 
     #[test]
