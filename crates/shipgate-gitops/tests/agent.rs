@@ -253,7 +253,12 @@ async fn agent_follows_commits_and_heals_drift_in_time() {
         get(&env, &cm_id(ns, "settings")).await
     })
     .await;
-    assert!(run.drifts("drift").iter().any(|d| d.kind == "deleted"));
+    // The heal (re-create) happens before the event is stored and emitted: wait for it.
+    let deleted = eventually(Duration::from_secs(10), "deleted drift event", || async {
+        run.drifts("drift").into_iter().find(|d| d.kind == "deleted")
+    })
+    .await;
+    assert!(deleted.healed, "{deleted:?}");
 
     // A new commit is followed without a manual sync.
     repo.write(
