@@ -255,7 +255,9 @@ async fn agent_follows_commits_and_heals_drift_in_time() {
     .await;
     // The heal (re-create) happens before the event is stored and emitted: wait for it.
     let deleted = eventually(Duration::from_secs(10), "deleted drift event", || async {
-        run.drifts("drift").into_iter().find(|d| d.kind == "deleted")
+        run.drifts("drift")
+            .into_iter()
+            .find(|d| d.kind == "deleted")
     })
     .await;
     assert!(deleted.healed, "{deleted:?}");
