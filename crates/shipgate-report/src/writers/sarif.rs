@@ -148,9 +148,18 @@ fn rule(f: &Finding) -> Value {
         "defaultConfiguration".into(),
         json!({"level": level(f.severity)}),
     );
+    // CWE ids in the finding's `cwe` property become GitHub's `external/cwe/cwe-N` tags.
+    let mut tags = vec![json!("security"), json!(f.scanner)];
+    if let Some(Value::Array(cwes)) = f.properties.get("cwe") {
+        for c in cwes.iter().filter_map(Value::as_str) {
+            if let Some(n) = c.strip_prefix("CWE-") {
+                tags.push(json!(format!("external/cwe/cwe-{n}")));
+            }
+        }
+    }
     r.insert(
         "properties".into(),
-        json!({"security-severity": security_severity(f), "tags": ["security", f.scanner]}),
+        json!({"security-severity": security_severity(f), "tags": tags}),
     );
     Value::Object(r)
 }
