@@ -27,6 +27,7 @@ mod pattern;
 pub mod rule;
 mod scan;
 pub mod shell;
+mod staged;
 pub mod testing;
 
 use std::collections::BTreeMap;
@@ -39,6 +40,7 @@ pub use scan::{
     DEFAULT_MAX_FILE_SIZE, Match, SCANNER, ScanOptions, ScanResult, scan_files, scan_path,
     scan_text,
 };
+pub use staged::scan_staged;
 
 use rule::CompiledRule;
 
@@ -154,4 +156,46 @@ fn rule_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
 
 fn is_rule_file(p: &Path) -> bool {
     std::fs::read_to_string(p).is_ok_and(|t| t.lines().any(|l| l.starts_with("rules:")))
+}
+
+/// `sast:` in `shipgate.yaml`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SastSettings {
+    /// Extra rule files or directories, relative to the config file.
+    #[serde(default)]
+    pub rules: Vec<PathBuf>,
+    /// Load the built-in rules (default true).
+    #[serde(default = "yes")]
+    pub builtin: bool,
+    /// Rule ids not to run.
+    #[serde(default)]
+    pub disable: Vec<String>,
+    /// Skip files larger than this many bytes (default 1 MiB).
+    #[serde(default)]
+    pub max_file_size: Option<u64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for SastSettings {
+    fn default() -> Self {
+        SastSettings {
+            rules: Vec::new(),
+            builtin: true,
+            disable: Vec::new(),
+            max_file_size: None,
+        }
+    }
+}
+
+impl RuleSet {
+    /// Keep only the rules for which `keep` is true.
+    pub fn retain(&mut self, keep: impl Fn(&RuleMeta) -> bool) {
+        let mut rules = std::mem::take(&mut self.rules);
+        rules.retain(|r| keep(&r.meta));
+        *self = RuleSet::from_compiled(rules);
+    }
 }

@@ -66,6 +66,9 @@ pub enum ScanCommand {
     Image(ScanImageArgs),
     /// Check Kubernetes manifests against the built-in rules and Gatekeeper policies.
     Config(ScanConfigArgs),
+    /// Find insecure code (injection, unsafe deserialisation, weak crypto, disabled TLS
+    /// checks, risky Dockerfile and CI habits) with Semgrep-style structural rules.
+    Sast(ScanSastArgs),
 }
 
 /// Output format of a report.
@@ -296,6 +299,58 @@ pub struct ScanSecretsArgs {
     /// Secret scanner options.
     #[command(flatten)]
     pub secrets: SecretsArgs,
+
+    /// Shared report options.
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Options of the SAST scanner (`scan sast`; `scan all` and the pre-commit hook use
+/// `sast:` of shipgate.yaml).
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "SAST")]
+pub struct SastArgs {
+    /// Rule file or directory in Semgrep's YAML format (repeatable). Added to the built-in
+    /// rules unless --no-builtin-rules is given. Default: `sast.rules` of shipgate.yaml.
+    #[arg(long = "rules", visible_alias = "config", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+
+    /// Do not load the built-in rules (only --rules and `sast.rules`).
+    #[arg(long)]
+    pub no_builtin_rules: bool,
+}
+
+/// `shipgate scan sast`
+#[derive(Debug, Args)]
+pub struct ScanSastArgs {
+    /// File or directory to scan, or the repository with --staged.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+
+    /// Scan the staged changes (the index versions of added and modified files).
+    #[arg(long)]
+    pub staged: bool,
+
+    /// Also scan files excluded by .gitignore and .ignore files.
+    #[arg(long)]
+    pub no_ignore: bool,
+
+    /// Skip files larger than this many bytes (noted in the report). Default 1048576.
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+
+    /// Run the rule tests instead of scanning: each rule file under PATH with its annotated
+    /// target (`ruleid:` / `ok:` comments, Semgrep's format). Exit 1 when a test fails.
+    #[arg(long, conflicts_with = "staged")]
+    pub test: bool,
+
+    /// SAST options.
+    #[command(flatten)]
+    pub sast: SastArgs,
 
     /// Shared report options.
     #[command(flatten)]

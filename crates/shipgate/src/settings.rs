@@ -34,6 +34,9 @@ pub struct FileSettings {
     /// Dependency scanning settings.
     #[serde(default)]
     pub deps: DepsSettings,
+    /// Static analysis settings (`sast:`).
+    #[serde(default)]
+    pub sast: shipgate_sast::SastSettings,
     /// Kubernetes manifest policy settings (`scan config`, admission).
     #[serde(default)]
     pub config: shipgate_policy::PolicySettings,

@@ -31,9 +31,14 @@ pub fn run(args: HookRunArgs) -> anyhow::Result<i32> {
                 Some(s) => scan(&s, Source::Staged(&args.repo), &args.secrets),
                 None => ScanOutput::default(),
             };
+            // SAST over the staged versions of changed source files.
+            let rules =
+                crate::cmd::sast::build_rules(&ctx, &crate::cli::SastArgs::default(), &mut errors);
+            let opts = crate::cmd::sast::options(&ctx, false, None, 0);
+            output.merge(crate::cmd::sast::scan_index(&rules, &args.repo, &opts));
             output.errors.splice(0..0, errors);
             let target = format!("{} (staged)", args.repo.display());
-            finish("secrets", &target, &args.report, ctx, output)
+            finish("pre-commit", &target, &args.report, ctx, output)
         }
     }
 }

@@ -7,6 +7,7 @@ mod gitops;
 mod hook;
 mod image;
 mod policy;
+mod sast;
 mod sbom;
 mod scan_all;
 mod secrets;
@@ -26,6 +27,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Db(cmd) => db::run(cmd),
         Command::Sbom(args) => sbom::run(args),
         Command::Scan(ScanCommand::Secrets(args)) => secrets::run(args),
+        Command::Scan(ScanCommand::Sast(args)) => sast::run(args),
         Command::Hook(HookCommand::Install(args)) => hook::install(args),
         Command::Hook(HookCommand::Run(args)) => hook::run(args),
     }

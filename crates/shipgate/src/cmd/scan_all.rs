@@ -47,6 +47,12 @@ pub fn run(args: ScanAllArgs) -> anyhow::Result<i32> {
         &ctx.config,
         false,
     ));
+    // SAST: the built-in rules (and `sast:` of shipgate.yaml) over the source files.
+    let mut errors = Vec::new();
+    let rules = super::sast::build_rules(&ctx, &crate::cli::SastArgs::default(), &mut errors);
+    let opts = super::sast::options(&ctx, ctx.config.file.secrets.no_ignore, None, 0);
+    output.merge(super::sast::scan_tree(&rules, &args.path, &opts));
+    output.errors.extend(errors);
     // Kubernetes manifests: files that look like Kubernetes objects.
     output.merge(super::policy::scan_tree(&args.path, &ctx.config));
     finish("all", &target, &args.report, ctx, output)
