@@ -211,7 +211,7 @@ pub fn scan_text(
                 line: Some(line),
                 column: Some(column),
                 message: format!(
-                    "does not parse as {} from here on; the rest of the file was matched as far as the parser recovered",
+                    "syntax error: not valid {}; the rest of the file was still matched (partial parse)",
                     lang.name()
                 ),
                 scanned: true,

@@ -312,7 +312,7 @@ pub struct ScanSecretsArgs {
 pub struct SastArgs {
     /// Rule file or directory in Semgrep's YAML format (repeatable). Added to the built-in
     /// rules unless --no-builtin-rules is given. Default: `sast.rules` of shipgate.yaml.
-    #[arg(long = "rules", visible_alias = "config", value_name = "PATH")]
+    #[arg(long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,
 
     /// Do not load the built-in rules (only --rules and `sast.rules`).
@@ -362,7 +362,8 @@ pub struct ScanSastArgs {
 pub enum HookCommand {
     /// Install the pre-commit hook in the repository (an existing hook is kept and runs first).
     Install(HookInstallArgs),
-    /// Run a hook: `pre-commit` scans the staged changes for secrets and gates on them.
+    /// Run a hook: `pre-commit` scans the staged changes for secrets and insecure code and
+    /// gates on them.
     Run(HookRunArgs),
 }
 
@@ -377,7 +378,7 @@ pub struct HookInstallArgs {
 /// Hooks `shipgate hook run` knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum HookName {
-    /// Scan the staged changes for secrets.
+    /// Scan the staged changes for secrets and insecure code (SAST).
     PreCommit,
 }
 

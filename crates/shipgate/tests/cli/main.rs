@@ -6,4 +6,5 @@ mod gitops;
 mod help;
 mod kit;
 mod report;
+mod sast;
 mod secrets;
