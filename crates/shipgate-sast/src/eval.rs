@@ -14,6 +14,7 @@
 //! Metavariables agree when their texts are equal; a metavariable that only one side binds
 //! always agrees.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use regex::Regex;
@@ -64,6 +65,8 @@ pub(crate) enum Parsed<'a> {
 pub(crate) struct Target<'a> {
     pub(crate) text: &'a str,
     pub(crate) parsed: Parsed<'a>,
+    /// Tree pattern matches computed in one pass ([`crate::pattern::match_all`]), by id.
+    pub(crate) tree_hits: Option<&'a HashMap<usize, Vec<Hit>>>,
 }
 
 impl Hit {
@@ -118,7 +121,10 @@ impl Formula {
     pub(crate) fn eval(&self, t: &Target<'_>) -> Vec<Hit> {
         match self {
             Formula::Tree(p) => match t.parsed {
-                Parsed::Tree(tree) => p.find(tree),
+                Parsed::Tree(tree) => match t.tree_hits.and_then(|c| c.get(&p.id)) {
+                    Some(hits) => hits.clone(),
+                    None => p.find(tree),
+                },
                 Parsed::Commands(_) => Vec::new(),
             },
             Formula::Command(p) => match t.parsed {
@@ -167,6 +173,26 @@ impl Formula {
                 }
                 hits.dedup();
                 hits
+            }
+        }
+    }
+
+    /// Every tree pattern of the formula.
+    pub(crate) fn tree_patterns<'a>(&'a self, out: &mut Vec<&'a TreePattern>) {
+        match self {
+            Formula::Tree(p) => out.push(p),
+            Formula::Command(_) | Formula::Regex(_) => {}
+            Formula::Either(alts) => alts.iter().for_each(|a| a.tree_patterns(out)),
+            Formula::All(pos, filters) => {
+                pos.iter().for_each(|a| a.tree_patterns(out));
+                for f in filters {
+                    match f {
+                        Filter::Not(f) | Filter::Inside(f) | Filter::NotInside(f) => {
+                            f.tree_patterns(out)
+                        }
+                        _ => {}
+                    }
+                }
             }
         }
     }

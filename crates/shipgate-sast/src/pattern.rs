@@ -14,6 +14,8 @@
 //! smallest context that makes it valid; the pattern is then the outermost node spanning
 //! exactly its text. Patterns that still do not parse are rule errors.
 
+use std::collections::HashMap;
+
 use ast_grep_core::matcher::PatternNode;
 use ast_grep_core::meta_var::MetaVariable;
 use ast_grep_core::tree_sitter::{LanguageExt, StrDoc};
@@ -27,6 +29,8 @@ const YAML_DOTS: &str = "sg_yaml_dots_";
 
 /// A compiled tree pattern.
 pub(crate) struct TreePattern {
+    /// Unique per compiled pattern: the key of its matches in a file's [`match_all`] result.
+    pub(crate) id: usize,
     /// The pattern, and equivalent forms Semgrep also matches.
     patterns: Vec<Pattern>,
     lang: Lang,
@@ -38,6 +42,59 @@ pub(crate) struct TreePattern {
     /// YAML mapping patterns: one pattern per entry, all of which must match entries of one
     /// mapping of the file, in any order (`patterns` is then unused).
     entries: Vec<Pattern>,
+}
+
+static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The matches of many patterns in one traversal of the tree: each node is tried only
+/// against the patterns whose root can have its kind. (Running each pattern's own
+/// `find_all` walks the whole tree once per pattern, which dominated scan time.)
+pub(crate) fn match_all(tree: &Tree, pats: &[&TreePattern]) -> HashMap<usize, Vec<Hit>> {
+    use ast_grep_core::Matcher;
+    use ast_grep_core::matcher::MatcherExt;
+    let mut results: HashMap<usize, Vec<Hit>> = HashMap::new();
+    let Some(first) = pats.first() else {
+        return results;
+    };
+    let kinds = first.lang.get_ts_language().node_kind_count();
+    let mut by_kind: Vec<Vec<(usize, usize)>> = vec![Vec::new(); kinds + 1];
+    let mut any_kind: Vec<(usize, usize)> = Vec::new();
+    for (pi, p) in pats.iter().enumerate() {
+        if !p.entries.is_empty() {
+            results.insert(p.id, p.find_mappings(tree));
+            continue;
+        }
+        results.entry(p.id).or_default();
+        for (si, sub) in p.patterns.iter().enumerate() {
+            match sub.potential_kinds() {
+                Some(set) => {
+                    for k in set.iter() {
+                        if let Some(v) = by_kind.get_mut(k) {
+                            v.push((pi, si));
+                        }
+                    }
+                }
+                None => any_kind.push((pi, si)),
+            }
+        }
+    }
+    let root = tree.root();
+    for node in root.dfs() {
+        let k = node.kind_id() as usize;
+        let here = by_kind.get(k).map_or(&[][..], Vec::as_slice);
+        for &(pi, si) in here.iter().chain(any_kind.iter()) {
+            let p = pats[pi];
+            if let Some(m) = p.patterns[si].match_node(node.clone())
+                && let Some(hit) = p.hit_of(&m, tree)
+            {
+                let v = results.entry(p.id).or_default();
+                if !v.contains(&hit) {
+                    v.push(hit);
+                }
+            }
+        }
+    }
+    results
 }
 
 /// A parsed file of a tree language.
@@ -85,6 +142,7 @@ impl TreePattern {
             patterns.push(p);
         }
         Ok(TreePattern {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             patterns,
             lang,
             strings,

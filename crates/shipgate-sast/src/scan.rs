@@ -219,7 +219,21 @@ pub fn scan_text(
         }
         Parsed::Tree(&tree)
     };
-    let target = Target { text, parsed };
+    let tree_hits = match parsed {
+        Parsed::Tree(tree) => {
+            let mut pats = Vec::new();
+            for &i in &candidates {
+                rules.rules[i].formula.tree_patterns(&mut pats);
+            }
+            Some(pattern::match_all(tree, &pats))
+        }
+        Parsed::Commands(_) => None,
+    };
+    let target = Target {
+        text,
+        parsed,
+        tree_hits: tree_hits.as_ref(),
+    };
     let lines = LineIndex::new(text);
     let mut out = Vec::new();
     for i in candidates {
