@@ -199,3 +199,26 @@ impl RuleSet {
         *self = RuleSet::from_compiled(rules);
     }
 }
+
+/// Fuzzing entry point for the rule loader: arbitrary bytes as a rule file. Must never panic.
+pub fn fuzz_rules(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut problems = Vec::new();
+    let rules = RuleSet::from_yaml("fuzz.yaml", &text, &mut problems);
+    // Whatever loaded must also run.
+    let _ = scan_text(&rules, "fuzz.py", Lang::Python, "import os\nos.system(x)\n");
+}
+
+/// Fuzzing entry point for the parsers and matchers: the first byte picks a language, the
+/// rest is the source file, scanned with the built-in rules. Must never panic.
+pub fn fuzz_scan(data: &[u8]) {
+    use std::sync::OnceLock;
+    static RULES: OnceLock<RuleSet> = OnceLock::new();
+    let rules = RULES.get_or_init(|| RuleSet::builtin(&mut Vec::new()));
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let lang = Lang::ALL[pick as usize % Lang::ALL.len()];
+    let text = String::from_utf8_lossy(rest);
+    let _ = scan_text(rules, "fuzz", lang, &text);
+}

@@ -42,3 +42,22 @@ fn builtin_rules_load_without_problems() {
         assert!(!r.owasp.is_empty(), "rule {} has no OWASP id", r.id);
     }
 }
+
+/// The fuzz entry points on hostile inputs (the cargo-fuzz targets run them for longer).
+#[test]
+fn fuzz_entry_points_survive_hostile_inputs() {
+    let inputs: Vec<Vec<u8>> = vec![
+        b"rules: [{id: x, message: m, severity: ERROR, languages: [python], pattern: \"$X(\"}]".to_vec(),
+        b"rules:\n  - id: x\n    message: m\n    severity: ERROR\n    languages: [go]\n    patterns: [{pattern-either: []}]\n".to_vec(),
+        b"rules: &a [*a]".to_vec(),
+        vec![0xff, 0xfe, 0x00, 0x01],
+        b"\x00def f(:\n\tpickle.loads(x".to_vec(),
+        [&[7u8][..], "{".repeat(20_000).as_bytes()].concat(),
+        [&[11u8][..], b"RUN curl \\\n".repeat(1000).as_slice()].concat(),
+        [&[12u8][..], b"FROM \"unterminated\nENV A=\nUSER".as_slice()].concat(),
+    ];
+    for i in &inputs {
+        shipgate_sast::fuzz_rules(i);
+        shipgate_sast::fuzz_scan(i);
+    }
+}
