@@ -543,6 +543,16 @@ mod git_server {
         cmd.args(["ls-remote", &server.url("nope.git")]);
         let err = run_git(cmd).unwrap_err().to_string();
         assert!(err.contains("not found") || err.contains("404"), "{err}");
-        assert!(server.request_log().iter().any(|r| r.status == 404));
+        // The server records a request after answering it, so git can exit first: wait for
+        // the entry (up to 10 s) instead of racing the server thread.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !server.request_log().iter().any(|r| r.status == 404) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no 404 in the request log: {:?}",
+                server.request_log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }
