@@ -372,6 +372,7 @@ fn compile_rule(file: &str, rule: RawRule, pos: Pos, ctx: &mut Ctx<'_>) -> Vec<C
     let paths = match &rule.paths {
         None => PathFilter::default(),
         Some(p) => {
+            let at = Pos::of(p);
             let mk = |globs: &[String], ctx: &mut Ctx<'_>| -> Option<GlobSet> {
                 if globs.is_empty() {
                     return None;
@@ -390,7 +391,7 @@ fn compile_rule(file: &str, rule: RawRule, pos: Pos, ctx: &mut Ctx<'_>) -> Vec<C
                             Ok(glob) => {
                                 b.add(glob);
                             }
-                            Err(e) => ctx.problem(Pos::of(p_span(&rule.paths)), e.to_string()),
+                            Err(e) => ctx.problem(at, e.to_string()),
                         }
                     }
                 }
@@ -453,10 +454,6 @@ fn compile_rule(file: &str, rule: RawRule, pos: Pos, ctx: &mut Ctx<'_>) -> Vec<C
         });
     }
     if ok { out } else { Vec::new() }
-}
-
-fn p_span(p: &Option<Spanned<RawPaths>>) -> &Spanned<RawPaths> {
-    p.as_ref().expect("called only when paths is set")
 }
 
 /// `CWE-89: Improper Neutralization...` → `CWE-89`.

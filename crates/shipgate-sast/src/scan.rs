@@ -411,31 +411,8 @@ pub fn scan_files(
     files: &[PathBuf],
     opts: &ScanOptions,
 ) -> ScanResult {
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        opts.threads
-    }
-    .min(files.len().max(1));
-    let next = AtomicUsize::new(0);
-    let results: Vec<ScanResult> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut r = ScanResult::default();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(path) = files.get(i) else { break };
-                        scan_one(rules, root, path, opts, &mut r);
-                    }
-                    r
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_default())
-            .collect()
+    let results = parallel(files, opts.threads, |path, r| {
+        scan_one(rules, root, path, opts, r)
     });
     let mut all = ScanResult::default();
     for mut r in results {
@@ -450,6 +427,39 @@ pub fn scan_files(
         .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     all.skipped_large.sort();
     all
+}
+
+/// Run `work` over `items` on `threads` workers (0: one per core), each filling its own
+/// result; the results in no particular order.
+pub(crate) fn parallel<T: Sync>(
+    items: &[T],
+    threads: usize,
+    work: impl Fn(&T, &mut ScanResult) + Sync,
+) -> Vec<ScanResult> {
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    }
+    .min(items.len().max(1));
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut r = ScanResult::default();
+                    while let Some(item) = items.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        work(item, &mut r);
+                    }
+                    r
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
+    })
 }
 
 fn display_path(root: &Path, path: &Path) -> String {

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use crate::RuleSet;
 use crate::error::{Error, FileProblem};
 use crate::lang::Lang;
-use crate::scan::{ScanOptions, ScanResult, scan_text};
+use crate::scan::{ScanOptions, ScanResult, parallel, scan_text};
 
 fn git(repo: &Path) -> Command {
     let mut c = Command::new("git");
@@ -138,33 +138,12 @@ pub fn scan_staged(rules: &RuleSet, repo: &Path, opts: &ScanOptions) -> Result<S
     }
     let _ = writer.join();
     let _ = child.wait();
-    // Parse and match in parallel, in order of the file list.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(texts.len().max(1));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let parts: Vec<ScanResult> = std::thread::scope(|s| {
-        let hs: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut r = ScanResult::default();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some((path, lang, text)) = texts.get(i) else {
-                            break;
-                        };
-                        let (mut m, mut p) = scan_text(rules, path, *lang, text);
-                        r.matches.append(&mut m);
-                        r.problems.append(&mut p);
-                        r.files_scanned += 1;
-                    }
-                    r
-                })
-            })
-            .collect();
-        hs.into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
+    // Parse and match in parallel.
+    let parts = parallel(&texts, opts.threads, |(path, lang, text), r| {
+        let (mut m, mut p) = scan_text(rules, path, *lang, text);
+        r.matches.append(&mut m);
+        r.problems.append(&mut p);
+        r.files_scanned += 1;
     });
     for mut p in parts {
         result.matches.append(&mut p.matches);

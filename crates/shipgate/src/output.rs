@@ -5,7 +5,7 @@
 //! the exit code.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use shipgate_report::writers::{TableOptions, write_json, write_sarif, write_table};
@@ -28,6 +28,17 @@ impl ScanContext {
         ScanContext {
             config: settings::load(path),
         }
+    }
+
+    /// The directory of the configuration file: paths written in it are relative to it
+    /// (empty when there is no file, i.e. the working directory).
+    pub fn config_dir(&self) -> PathBuf {
+        self.config
+            .path
+            .as_ref()
+            .and_then(|p| p.parent())
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
     }
 }
 

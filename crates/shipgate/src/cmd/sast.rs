@@ -14,13 +14,7 @@ use crate::output::{ScanContext, finish};
 /// fails closed, and every rule that did load still runs.
 pub fn build_rules(ctx: &ScanContext, flags: &SastArgs, errors: &mut Vec<ScanError>) -> RuleSet {
     let settings = &ctx.config.file.sast;
-    let base = ctx
-        .config
-        .path
-        .as_ref()
-        .and_then(|p| p.parent())
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    let base = ctx.config_dir();
     let mut problems = Vec::new();
     let mut rules = if settings.builtin && !flags.no_builtin_rules {
         RuleSet::builtin(&mut problems)

@@ -34,13 +34,7 @@ pub fn build_scanner(
     let mut settings: SecretsSettings = ctx.config.file.secrets.clone();
     settings.show_secrets |= flags.show_secrets;
     // Paths in the config file are relative to it.
-    let base = ctx
-        .config
-        .path
-        .as_ref()
-        .and_then(|p| p.parent())
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    let base = ctx.config_dir();
     let gitleaks: Option<PathBuf> = flags
         .gitleaks_config
         .clone()
