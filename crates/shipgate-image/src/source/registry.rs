@@ -152,7 +152,45 @@ pub(crate) fn docker_auth(
     Ok((RegistryAuth::Anonymous, None))
 }
 
-fn registry_error(reference: &str, e: OciDistributionError) -> Error {
+/// A client and credentials for `reference`'s registry, as `opts` allow: TLS
+/// verified unless `insecure_loopback` and the registry is on loopback;
+/// credentials from the docker `config.json`. Shared by every command that
+/// talks to registries (scan, sign, verify, pipeline push). `input` names the
+/// reference in errors.
+pub fn connect(
+    input: &str,
+    reference: &Reference,
+    opts: &RegistryOptions,
+) -> Result<(Client, RegistryAuth)> {
+    let registry = reference.resolve_registry().to_string();
+    let protocol = if opts.insecure_loopback {
+        if !is_loopback(&registry) {
+            return Err(Error::Registry {
+                reference: input.into(),
+                message: format!(
+                    "--insecure-registry only applies to loopback registries (localhost, 127.0.0.0/8, ::1); {registry} must be reached over TLS"
+                ),
+                source: None,
+            });
+        }
+        ClientProtocol::HttpsExcept(vec![registry.clone(), reference.registry().to_string()])
+    } else {
+        ClientProtocol::Https
+    };
+    let (auth, _auth_file) = docker_auth(opts.docker_config.as_deref(), reference.registry())?;
+    let client = Client::new(ClientConfig {
+        protocol,
+        platform_resolver: None,
+        connect_timeout: Some(opts.connect_timeout),
+        read_timeout: Some(opts.read_timeout),
+        ..Default::default()
+    });
+    Ok((client, auth))
+}
+
+/// Turns an `oci-client` error into this crate's registry error with a hint
+/// (authentication, not found, HTTP status, timeout, connection).
+pub fn registry_error(reference: &str, e: OciDistributionError) -> Error {
     let hint = match &e {
         OciDistributionError::AuthenticationFailure(_) | OciDistributionError::UnauthorizedError { .. } => {
             "authentication required or refused; log in with `docker login` (credentials are read from the docker config.json)"
@@ -197,29 +235,7 @@ pub(crate) fn pull(
     work_dir: &Path,
     need_layer: &dyn Fn(&str) -> bool,
 ) -> Result<RegistryImage> {
-    let registry = reference.resolve_registry().to_string();
-    let protocol = if opts.insecure_loopback {
-        if !is_loopback(&registry) {
-            return Err(Error::Registry {
-                reference: input.into(),
-                message: format!(
-                    "--insecure-registry only applies to loopback registries (localhost, 127.0.0.0/8, ::1); {registry} must be reached over TLS"
-                ),
-                source: None,
-            });
-        }
-        ClientProtocol::HttpsExcept(vec![registry.clone(), reference.registry().to_string()])
-    } else {
-        ClientProtocol::Https
-    };
-    let (auth, _auth_file) = docker_auth(opts.docker_config.as_deref(), reference.registry())?;
-    let client = Client::new(ClientConfig {
-        protocol,
-        platform_resolver: None,
-        connect_timeout: Some(opts.connect_timeout),
-        read_timeout: Some(opts.read_timeout),
-        ..Default::default()
-    });
+    let (client, auth) = connect(input, reference, opts)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
