@@ -80,7 +80,7 @@ pub fn run(pipeline: &Pipeline, opts: &RunOptions, on_event: &mut dyn FnMut(Even
     // Keep the state directory out of scanners and git.
     let gi = state.join(".gitignore");
     if !gi.exists() {
-        std::fs::write(&gi, "*\n").map_err(|e| Error::io(&gi, e))?;
+        std::fs::write(&gi, "/cache/\n/logs/\n/artifacts/\n/work/\n/runs/\n").map_err(|e| Error::io(&gi, e))?;
     }
     let id = run_id(&started_at);
     let cache = Cache::new(state.join("cache"));
@@ -575,6 +575,15 @@ fn run_process(ctx: &StepCtx<'_>, record: &mut StepRecord, vars: &mut BTreeMap<S
             std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
             binds.push((s.clone(), out.clone()));
         }
+        // Gates keep their caches (image layer analyses) in the shipgate cache directory.
+        if matches!(ctx.resolved, Resolved::Gate { .. })
+            && let Some((_, dir)) = ctx.opts.base_env.iter().find(|(k, _)| k == "SHIPGATE_CACHE_DIR")
+        {
+            let dir = PathBuf::from(dir);
+            if std::fs::create_dir_all(&dir).is_ok() {
+                binds.push((dir.clone(), dir));
+            }
+        }
         for w in &step.writable {
             let p = if w.is_absolute() { w.clone() } else { ws.join(w) };
             binds.push((p.clone(), p));
@@ -593,6 +602,11 @@ fn run_process(ctx: &StepCtx<'_>, record: &mut StepRecord, vars: &mut BTreeMap<S
     let spec = sandbox::Spec {
         argv,
         cwd: ws,
+        ro_binds: {
+            let mut v = vec![ws.clone(), ctx.opts.shipgate_exe.clone()];
+            v.extend(ctx.opts.base_env.iter().filter(|(k, _)| k.ends_with("_DIR")).map(|(_, d)| PathBuf::from(d)));
+            v
+        },
         binds,
         env: ctx.env.clone(),
         network: step.network,
@@ -643,14 +657,15 @@ fn run_process(ctx: &StepCtx<'_>, record: &mut StepRecord, vars: &mut BTreeMap<S
         }
         c => {
             let tail = log_tail(&ctx.log);
-            let hint = if tail.contains("Read-only file system") {
+            let hint = if matches!(ctx.resolved, Resolved::Run(_)) && tail.contains("Read-only file system") {
                 format!(
-                    "; the step wrote outside its outputs (only {} are writable)",
-                    if step.outputs.is_empty() {
-                        "its artifacts directory".to_string()
-                    } else {
-                        step.outputs.iter().map(|o| o.display().to_string()).collect::<Vec<_>>().join(", ")
-                    }
+                    "; the step wrote outside its outputs (writable: {})",
+                    step.outputs
+                        .iter()
+                        .map(|o| o.display().to_string())
+                        .chain(std::iter::once(ctx.artifacts.display().to_string()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             } else {
                 String::new()

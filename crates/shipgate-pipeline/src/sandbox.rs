@@ -46,6 +46,9 @@ pub struct Spec<'a> {
     pub argv: Vec<String>,
     /// Working directory (the workspace).
     pub cwd: &'a Path,
+    /// Host paths mounted read-only again after the private `/tmp` is mounted (so a
+    /// workspace, binary or cache under `/tmp` stays visible).
+    pub ro_binds: Vec<PathBuf>,
     /// Writable bind mounts: (host source, path in the sandbox).
     pub binds: Vec<(PathBuf, PathBuf)>,
     /// Environment (the only variables the process sees).
@@ -124,6 +127,11 @@ pub fn command_line(spec: &Spec<'_>, isolation: Isolation) -> Vec<String> {
         if spec.network {
             cmd.push(s("--share-net"));
         }
+        for p2 in &spec.ro_binds {
+            if p2.starts_with("/tmp") && p2.exists() {
+                cmd.extend([s("--ro-bind"), p(p2), p(p2)]);
+            }
+        }
         for (src, dst) in &spec.binds {
             cmd.extend([s("--bind"), p(src), p(dst)]);
         }
@@ -185,6 +193,7 @@ mod tests {
         Spec {
             argv: argv.iter().map(|s| s.to_string()).collect(),
             cwd: dir,
+            ro_binds: vec![],
             binds: vec![],
             env: vec![("PATH".into(), "/usr/bin:/bin".into())],
             network: false,

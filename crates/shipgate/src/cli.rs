@@ -49,6 +49,67 @@ pub enum Command {
     /// Git hooks: install the pre-commit hook, or run it.
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Run the pipeline (`pipeline:` in shipgate.yaml or .shipgate/pipeline.yaml): sandboxed,
+    /// cached steps, built-in gates, image assembly, signing and promotion.
+    #[command(subcommand)]
+    Pipeline(PipelineCommand),
+}
+
+/// `shipgate pipeline ...`
+#[derive(Debug, Subcommand)]
+pub enum PipelineCommand {
+    /// Run every step in dependency order, exactly as CI does; writes a run record.
+    Run(PipelineRunArgs),
+    /// Check the pipeline file (every problem with its position) and print the step order.
+    Validate(PipelineFileArgs),
+}
+
+/// Where the pipeline is.
+#[derive(Debug, Clone, Args)]
+pub struct PipelineFileArgs {
+    /// The workspace (repository root); steps run there.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub workspace: PathBuf,
+    /// The pipeline file. Default: WORKSPACE/.shipgate/pipeline.yaml, else the `pipeline:`
+    /// section of WORKSPACE/shipgate.yaml.
+    #[arg(long = "file", short = 'f', value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+/// How steps are isolated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SandboxMode {
+    /// bubblewrap: read-only workspace, only outputs writable, private /tmp, no network
+    /// unless the step asks.
+    Bubblewrap,
+    /// No isolation (machines without unprivileged user namespaces).
+    None,
+}
+
+/// `shipgate pipeline run`
+#[derive(Debug, Args)]
+pub struct PipelineRunArgs {
+    /// Where the pipeline is.
+    #[command(flatten)]
+    pub file: PipelineFileArgs,
+    /// Step isolation.
+    #[arg(long, value_enum, default_value = "bubblewrap", env = env::SHIPGATE_SANDBOX)]
+    pub sandbox: SandboxMode,
+    /// Steps run at once (default: the number of CPUs).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Run every step even when its cache key was seen.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Also write the run record (JSON) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Allow plain HTTP to loopback registries (also `registry: {insecure-loopback: true}`).
+    #[arg(long)]
+    pub insecure_registry: bool,
+    /// Output on stdout: a table of steps, or the run record as JSON.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: SummaryFormat,
 }
 
 /// `shipgate scan ...`

@@ -40,6 +40,9 @@ pub struct FileSettings {
     /// Kubernetes manifest policy settings (`scan config`, admission).
     #[serde(default)]
     pub config: shipgate_policy::PolicySettings,
+    /// The pipeline (`pipeline:`): read and validated by `shipgate pipeline`, with positions.
+    #[serde(default)]
+    pub pipeline: Option<serde::de::IgnoredAny>,
 }
 
 /// `db:` in `shipgate.yaml`.

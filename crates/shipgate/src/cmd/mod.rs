@@ -6,6 +6,7 @@ mod deps;
 mod gitops;
 mod hook;
 mod image;
+mod pipeline;
 mod policy;
 mod sast;
 mod sbom;
@@ -30,5 +31,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Scan(ScanCommand::Sast(args)) => sast::run(args),
         Command::Hook(HookCommand::Install(args)) => hook::install(args),
         Command::Hook(HookCommand::Run(args)) => hook::run(args),
+        Command::Pipeline(cmd) => pipeline::run(cmd),
     }
 }
