@@ -13,6 +13,8 @@ install_test_deps() {
   command -v ssh-keygen >/dev/null || need_apt+=(openssh-client)
   # ... and fetch over SSH from the real sshd.
   [[ -x /usr/sbin/sshd ]] || need_apt+=(openssh-server)
+  # Pipeline steps run sandboxed with bubblewrap; resource limits use util-linux prlimit.
+  command -v bwrap >/dev/null || need_apt+=(bubblewrap)
   python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
   if ((${#need_apt[@]})); then
     echo "test-deps: installing ${need_apt[*]}" >&2

@@ -52,7 +52,8 @@ impl StatCache {
         if !self.dirty {
             return Ok(());
         }
-        let bytes = serde_json::to_vec(self).map_err(|e| Error::io(path, std::io::Error::other(e)))?;
+        let bytes =
+            serde_json::to_vec(self).map_err(|e| Error::io(path, std::io::Error::other(e)))?;
         write_atomic(path, &bytes)
     }
 
@@ -175,7 +176,10 @@ fn walk_all(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<
     let meta = std::fs::symlink_metadata(dir).map_err(|e| Error::io(dir, e))?;
     if !meta.is_dir() {
         let rel = dir.strip_prefix(root).unwrap_or(dir).display().to_string();
-        out.push((rel, format!("{} {} {}", meta.len(), meta.mode(), mtime_ns(&meta))));
+        out.push((
+            rel,
+            format!("{} {} {}", meta.len(), meta.mode(), mtime_ns(&meta)),
+        ));
         return Ok(());
     }
     for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
@@ -235,7 +239,9 @@ impl Cache {
         if fingerprint(outputs)? == entry.outputs {
             return Ok(true);
         }
-        let stored: Vec<PathBuf> = (0..outputs.len()).map(|i| self.entry_dir(key).join("out").join(i.to_string())).collect();
+        let stored: Vec<PathBuf> = (0..outputs.len())
+            .map(|i| self.entry_dir(key).join("out").join(i.to_string()))
+            .collect();
         let stored_fp = {
             // The stored copies have the same metadata but live elsewhere: compare them under
             // the output names.
@@ -255,9 +261,17 @@ impl Cache {
     }
 
     /// Stores an entry for `key` with hard links to `outputs`.
-    pub fn put(&self, key: &str, outputs: &[PathBuf], data: serde_json::Value) -> Result<(), Error> {
+    pub fn put(
+        &self,
+        key: &str,
+        outputs: &[PathBuf],
+        data: serde_json::Value,
+    ) -> Result<(), Error> {
         let dir = self.entry_dir(key);
-        let tmp = self.root.join("steps").join(format!(".tmp-{key}-{}", std::process::id()));
+        let tmp = self
+            .root
+            .join("steps")
+            .join(format!(".tmp-{key}-{}", std::process::id()));
         remove_path(&tmp)?;
         std::fs::create_dir_all(tmp.join("out")).map_err(|e| Error::io(&tmp, e))?;
         for (i, o) in outputs.iter().enumerate() {
@@ -269,7 +283,8 @@ impl Cache {
             outputs: fingerprint(outputs)?,
             data,
         };
-        let bytes = serde_json::to_vec_pretty(&entry).map_err(|e| Error::io(&tmp, std::io::Error::other(e)))?;
+        let bytes = serde_json::to_vec_pretty(&entry)
+            .map_err(|e| Error::io(&tmp, std::io::Error::other(e)))?;
         std::fs::write(tmp.join("entry.json"), bytes).map_err(|e| Error::io(&tmp, e))?;
         remove_path(&dir)?;
         std::fs::rename(&tmp, &dir).map_err(|e| Error::io(&dir, e))?;
@@ -362,7 +377,9 @@ mod tests {
         std::fs::create_dir_all(out.join("sub")).unwrap();
         std::fs::write(out.join("sub/f"), "data").unwrap();
         let cache = Cache::new(dir.path().join("cache"));
-        cache.put("k", std::slice::from_ref(&out), serde_json::json!({"x": 1})).unwrap();
+        cache
+            .put("k", std::slice::from_ref(&out), serde_json::json!({"x": 1}))
+            .unwrap();
         let e = cache.get("k").unwrap();
         assert!(cache.restore("k", &e, std::slice::from_ref(&out)).unwrap());
         std::fs::remove_dir_all(&out).unwrap();

@@ -69,7 +69,13 @@ const GZIP_LEVEL: u32 = 6;
 
 /// Writes the image described by `spec` as an OCI layout at `layout` (created, must not
 /// exist). `base` is `None` for `scratch`; its blobs must already be in `layout/blobs`.
-pub fn assemble(workspace: &Path, spec: &ImageSpec, layout: &Path, base: Option<&Base>, epoch: i64) -> Result<Built, Error> {
+pub fn assemble(
+    workspace: &Path,
+    spec: &ImageSpec,
+    layout: &Path,
+    base: Option<&Base>,
+    epoch: i64,
+) -> Result<Built, Error> {
     let blobs = layout.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).map_err(|e| Error::io(&blobs, e))?;
     let mut config = base.map_or_else(
@@ -92,7 +98,8 @@ pub fn assemble(workspace: &Path, spec: &ImageSpec, layout: &Path, base: Option<
     for l in &spec.layers {
         let src = workspace.join(&l.from);
         let info = write_layer(&src, &l.to, &blobs, epoch)?;
-        descriptors.push(json!({"mediaType": MT_LAYER_GZIP, "digest": info.digest, "size": info.size}));
+        descriptors
+            .push(json!({"mediaType": MT_LAYER_GZIP, "digest": info.digest, "size": info.size}));
         push_array(&mut config, &["rootfs", "diff_ids"], json!(info.diff_id));
         push_array(
             &mut config,
@@ -106,7 +113,9 @@ pub fn assemble(workspace: &Path, spec: &ImageSpec, layout: &Path, base: Option<
     }
     config["created"] = json!(created);
     if !config.is_object() {
-        return Err(Error::Image("the base image's config is not a JSON object".into()));
+        return Err(Error::Image(
+            "the base image's config is not a JSON object".into(),
+        ));
     }
     if !config["config"].is_object() {
         config["config"] = json!({});
@@ -127,7 +136,11 @@ pub fn assemble(workspace: &Path, spec: &ImageSpec, layout: &Path, base: Option<
     if !spec.env.is_empty() {
         let mut env: Vec<String> = cfg["Env"]
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         for (k, v) in &spec.env {
             env.retain(|e| e.split('=').next() != Some(k.as_str()));
@@ -154,8 +167,14 @@ pub fn assemble(workspace: &Path, spec: &ImageSpec, layout: &Path, base: Option<
         "manifests": [{"mediaType": MT_MANIFEST, "digest": manifest_digest, "size": manifest_bytes.len(),
                        "annotations": {"org.opencontainers.image.ref.name": "latest"}}],
     });
-    write_file(&layout.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
-    write_file(&layout.join("index.json"), &serde_json::to_vec(&index).map_err(|e| Error::Image(e.to_string()))?)?;
+    write_file(
+        &layout.join("oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )?;
+    write_file(
+        &layout.join("index.json"),
+        &serde_json::to_vec(&index).map_err(|e| Error::Image(e.to_string()))?,
+    )?;
     Ok(Built {
         layout: layout.to_path_buf(),
         manifest_digest,
@@ -167,7 +186,11 @@ fn push_array(v: &mut Value, path: &[&str], item: Value) {
     let mut cur = v;
     for p in path {
         if !cur[*p].is_object() && !cur[*p].is_array() {
-            cur[*p] = if *p == path[path.len() - 1] { json!([]) } else { json!({}) };
+            cur[*p] = if *p == path[path.len() - 1] {
+                json!([])
+            } else {
+                json!({})
+            };
         }
         cur = &mut cur[*p];
     }
@@ -251,18 +274,29 @@ fn write_layer(src: &Path, dest: &str, blobs: &Path, epoch: i64) -> Result<Layer
     if meta.is_dir() {
         walk_layer(&mut tar, src, &prefix, mtime)?;
     } else {
-        let name = src.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let path = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let name = src
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let path = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
         append_entry(&mut tar, src, &meta, &path, mtime)?;
     }
     let tar_out = tar.into_inner().map_err(|e| Error::io(src, e))?;
     let diff_id = format!("sha256:{}", hex::encode(tar_out.hash.finalize()));
-    let mut compressed = tar_out.inner.finish().map_err(|e| Error::io(tmp.path(), e))?;
+    let mut compressed = tar_out
+        .inner
+        .finish()
+        .map_err(|e| Error::io(tmp.path(), e))?;
     compressed.flush().map_err(|e| Error::io(tmp.path(), e))?;
     let digest_hex = hex::encode(compressed.hash.finalize());
     let size = compressed.count;
     let target = blobs.join(&digest_hex);
-    tmp.persist(&target).map_err(|e| Error::io(&target, e.error))?;
+    tmp.persist(&target)
+        .map_err(|e| Error::io(&target, e.error))?;
     Ok(LayerInfo {
         digest: format!("sha256:{digest_hex}"),
         diff_id,
@@ -282,20 +316,32 @@ fn header(kind: tar::EntryType, mode: u32, size: u64, mtime: u64) -> tar::Header
     h
 }
 
-fn append_dir<W: Write>(tar: &mut tar::Builder<W>, path: &str, mode: u32, mtime: u64) -> Result<(), Error> {
+fn append_dir<W: Write>(
+    tar: &mut tar::Builder<W>,
+    path: &str,
+    mode: u32,
+    mtime: u64,
+) -> Result<(), Error> {
     let mut h = header(tar::EntryType::Directory, mode, 0, mtime);
     tar.append_data(&mut h, format!("{path}/"), std::io::empty())
         .map_err(|e| Error::Image(format!("{path}: {e}")))
 }
 
-fn append_entry<W: Write>(tar: &mut tar::Builder<W>, src: &Path, meta: &std::fs::Metadata, path: &str, mtime: u64) -> Result<(), Error> {
+fn append_entry<W: Write>(
+    tar: &mut tar::Builder<W>,
+    src: &Path,
+    meta: &std::fs::Metadata,
+    path: &str,
+    mtime: u64,
+) -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt as _;
     let mode = meta.permissions().mode();
     let ft = meta.file_type();
     if ft.is_symlink() {
         let target = std::fs::read_link(src).map_err(|e| Error::io(src, e))?;
         let mut h = header(tar::EntryType::Symlink, 0o777, 0, mtime);
-        tar.append_link(&mut h, path, &target).map_err(|e| Error::Image(format!("{}: {e}", src.display())))
+        tar.append_link(&mut h, path, &target)
+            .map_err(|e| Error::Image(format!("{}: {e}", src.display())))
     } else if ft.is_dir() {
         append_dir(tar, path, mode, mtime)
     } else if ft.is_file() {
@@ -313,7 +359,12 @@ fn append_entry<W: Write>(tar: &mut tar::Builder<W>, src: &Path, meta: &std::fs:
     }
 }
 
-fn walk_layer<W: Write>(tar: &mut tar::Builder<W>, dir: &Path, prefix: &str, mtime: u64) -> Result<(), Error> {
+fn walk_layer<W: Write>(
+    tar: &mut tar::Builder<W>,
+    dir: &Path,
+    prefix: &str,
+    mtime: u64,
+) -> Result<(), Error> {
     let mut entries: Vec<(String, PathBuf)> = Vec::new();
     for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let e = e.map_err(|e| Error::io(dir, e))?;
@@ -325,7 +376,11 @@ fn walk_layer<W: Write>(tar: &mut tar::Builder<W>, dir: &Path, prefix: &str, mti
     entries.sort();
     for (name, p) in entries {
         let meta = std::fs::symlink_metadata(&p).map_err(|e| Error::io(&p, e))?;
-        let path = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let path = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
         append_entry(tar, &p, &meta, &path, mtime)?;
         if meta.is_dir() {
             walk_layer(tar, &p, &path, mtime)?;
@@ -342,13 +397,18 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 fn parse_ref(s: &str) -> Result<Reference, Error> {
-    Reference::from_str(s).map_err(|e| Error::Image(format!("{s:?} is not an image reference: {e}")))
+    Reference::from_str(s)
+        .map_err(|e| Error::Image(format!("{s:?} is not an image reference: {e}")))
 }
 
 /// Fetches a base image from a registry into `layout/blobs` (config and layers, streamed
 /// to disk) and returns its config and layer descriptors. An index is resolved to the
 /// linux manifest for this machine's architecture.
-pub fn fetch_base(reference: &str, layout: &Path, opts: &shipgate_image::RegistryOptions) -> Result<Base, Error> {
+pub fn fetch_base(
+    reference: &str,
+    layout: &Path,
+    opts: &shipgate_image::RegistryOptions,
+) -> Result<Base, Error> {
     use shipgate_image::source::registry::{connect, registry_error};
     let r = parse_ref(reference)?;
     let (client, auth) = connect(reference, &r, opts)?;
@@ -362,9 +422,13 @@ pub fn fetch_base(reference: &str, layout: &Path, opts: &shipgate_image::Registr
             "application/vnd.docker.distribution.manifest.v2+json",
             "application/vnd.docker.distribution.manifest.list.v2+json",
         ];
-        let (mut bytes, _) = client.pull_manifest_raw(&r, &auth, &accept).await.map_err(err)?;
+        let (mut bytes, _) = client
+            .pull_manifest_raw(&r, &auth, &accept)
+            .await
+            .map_err(err)?;
         let mut target = r.clone();
-        let mut doc: Value = serde_json::from_slice(&bytes).map_err(|e| Error::Image(format!("{reference}: manifest: {e}")))?;
+        let mut doc: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Image(format!("{reference}: manifest: {e}")))?;
         if doc["manifests"].is_array() {
             let arch = go_arch();
             let pick = doc["manifests"]
@@ -373,10 +437,17 @@ pub fn fetch_base(reference: &str, layout: &Path, opts: &shipgate_image::Registr
                 .flatten()
                 .find(|m| m["platform"]["os"] == "linux" && m["platform"]["architecture"] == arch)
                 .and_then(|m| m["digest"].as_str().map(str::to_string))
-                .ok_or_else(|| Error::Image(format!("{reference}: no linux/{arch} image in the index")))?;
+                .ok_or_else(|| {
+                    Error::Image(format!("{reference}: no linux/{arch} image in the index"))
+                })?;
             target = r.clone_with_digest(pick);
-            bytes = client.pull_manifest_raw(&target, &auth, &accept).await.map_err(err)?.0;
-            doc = serde_json::from_slice(&bytes).map_err(|e| Error::Image(format!("{reference}: manifest: {e}")))?;
+            bytes = client
+                .pull_manifest_raw(&target, &auth, &accept)
+                .await
+                .map_err(err)?
+                .0;
+            doc = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Image(format!("{reference}: manifest: {e}")))?;
         }
         let config_digest = doc["config"]["digest"]
             .as_str()
@@ -384,7 +455,11 @@ pub fn fetch_base(reference: &str, layout: &Path, opts: &shipgate_image::Registr
             .to_string();
         let layers: Vec<Value> = doc["layers"].as_array().cloned().unwrap_or_default();
         let mut wanted = vec![config_digest.clone()];
-        wanted.extend(layers.iter().filter_map(|l| l["digest"].as_str().map(str::to_string)));
+        wanted.extend(
+            layers
+                .iter()
+                .filter_map(|l| l["digest"].as_str().map(str::to_string)),
+        );
         for d in &wanted {
             let hex = d
                 .strip_prefix("sha256:")
@@ -395,38 +470,62 @@ pub fn fetch_base(reference: &str, layout: &Path, opts: &shipgate_image::Registr
                 continue;
             }
             let part = blobs.join(format!(".{hex}.part"));
-            let mut f = tokio::fs::File::create(&part).await.map_err(|e| Error::io(&part, e))?;
-            client.pull_blob(&target, d.as_str(), &mut f).await.map_err(err)?;
+            let mut f = tokio::fs::File::create(&part)
+                .await
+                .map_err(|e| Error::io(&part, e))?;
+            client
+                .pull_blob(&target, d.as_str(), &mut f)
+                .await
+                .map_err(err)?;
             drop(f);
             let got = crate::cache::hash_file(&part)?;
             if got != hex {
                 let _ = std::fs::remove_file(&part);
-                return Err(Error::Image(format!("{reference}: blob {d} has digest sha256:{got}")));
+                return Err(Error::Image(format!(
+                    "{reference}: blob {d} has digest sha256:{got}"
+                )));
             }
             std::fs::rename(&part, &path).map_err(|e| Error::io(&path, e))?;
         }
-        let config: Value = serde_json::from_slice(&std::fs::read(blobs.join(&config_digest[7..])).map_err(|e| Error::io(&blobs, e))?)
-            .map_err(|e| Error::Image(format!("{reference}: config: {e}")))?;
+        let config: Value = serde_json::from_slice(
+            &std::fs::read(blobs.join(&config_digest[7..])).map_err(|e| Error::io(&blobs, e))?,
+        )
+        .map_err(|e| Error::Image(format!("{reference}: config: {e}")))?;
         Ok(Base { config, layers })
     })
 }
 
 /// Pushes the image in `layout` (its single manifest) to `reference`; returns the digest.
-pub fn push(layout: &Path, reference: &str, opts: &shipgate_image::RegistryOptions) -> Result<String, Error> {
+pub fn push(
+    layout: &Path,
+    reference: &str,
+    opts: &shipgate_image::RegistryOptions,
+) -> Result<String, Error> {
     use shipgate_image::source::registry::{connect, registry_error};
     let r = parse_ref(reference)?;
     let (client, auth) = connect(reference, &r, opts)?;
-    let index: Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).map_err(|e| Error::io(layout, e))?)
-        .map_err(|e| Error::Image(format!("{}: index.json: {e}", layout.display())))?;
+    let index: Value = serde_json::from_slice(
+        &std::fs::read(layout.join("index.json")).map_err(|e| Error::io(layout, e))?,
+    )
+    .map_err(|e| Error::Image(format!("{}: index.json: {e}", layout.display())))?;
     let digest = index["manifests"][0]["digest"]
         .as_str()
-        .ok_or_else(|| Error::Image(format!("{}: index.json names no manifest", layout.display())))?
+        .ok_or_else(|| {
+            Error::Image(format!(
+                "{}: index.json names no manifest",
+                layout.display()
+            ))
+        })?
         .to_string();
     let blobs = layout.join("blobs/sha256");
-    let manifest_bytes = std::fs::read(blobs.join(&digest[7..])).map_err(|e| Error::io(&blobs, e))?;
-    let manifest: Value = serde_json::from_slice(&manifest_bytes).map_err(|e| Error::Image(e.to_string()))?;
+    let manifest_bytes =
+        std::fs::read(blobs.join(&digest[7..])).map_err(|e| Error::io(&blobs, e))?;
+    let manifest: Value =
+        serde_json::from_slice(&manifest_bytes).map_err(|e| Error::Image(e.to_string()))?;
     let mut blob_list: Vec<(String, u64)> = Vec::new();
-    for d in std::iter::once(&manifest["config"]).chain(manifest["layers"].as_array().into_iter().flatten()) {
+    for d in std::iter::once(&manifest["config"])
+        .chain(manifest["layers"].as_array().into_iter().flatten())
+    {
         if let (Some(dg), Some(sz)) = (d["digest"].as_str(), d["size"].as_u64()) {
             blob_list.push((dg.to_string(), sz));
         }
@@ -454,10 +553,18 @@ pub fn push(layout: &Path, reference: &str, opts: &shipgate_image::RegistryOptio
                     Err(e) => Some((Err(oci_client::errors::OciDistributionError::IoError(e)), f)),
                 }
             });
-            client.push_blob_stream(&r, stream, d, Some(*size)).await.map_err(err)?;
+            client
+                .push_blob_stream(&r, stream, d, Some(*size))
+                .await
+                .map_err(err)?;
         }
-        let ct = MT_MANIFEST.parse().map_err(|_| Error::Image("media type".into()))?;
-        client.push_manifest_raw(&r, manifest_bytes.clone(), ct).await.map_err(err)?;
+        let ct = MT_MANIFEST
+            .parse()
+            .map_err(|_| Error::Image("media type".into()))?;
+        client
+            .push_manifest_raw(&r, manifest_bytes.clone(), ct)
+            .await
+            .map_err(err)?;
         Ok::<_, Error>(())
     })?;
     Ok(digest)
@@ -518,14 +625,22 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["app/", "app/a", "app/b/", "app/b/z", "app/link"]);
-        let idx: Value = serde_json::from_slice(&std::fs::read(l1.join("index.json")).unwrap()).unwrap();
+        let idx: Value =
+            serde_json::from_slice(&std::fs::read(l1.join("index.json")).unwrap()).unwrap();
         assert_eq!(idx["manifests"][0]["digest"], json!(b1.manifest_digest));
     }
 
     #[test]
     fn missing_layer_source_is_an_error() {
         let ws = tempfile::tempdir().unwrap();
-        let e = assemble(ws.path(), &spec(&[("nope", "/app")]), &ws.path().join("l"), None, 0).unwrap_err();
+        let e = assemble(
+            ws.path(),
+            &spec(&[("nope", "/app")]),
+            &ws.path().join("l"),
+            None,
+            0,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("nope"), "{e}");
     }
 }

@@ -24,7 +24,9 @@ use serde_json::json;
 use crate::cache::{Cache, KeyBuilder, StatCache, remove_path, workspace_files, write_atomic};
 use crate::error::Error;
 use crate::image;
-use crate::record::{GateRecord, ImageRecord, RunRecord, RunStatus, SCHEMA, StepRecord, StepStatus};
+use crate::record::{
+    GateRecord, ImageRecord, RunRecord, RunStatus, SCHEMA, StepRecord, StepStatus,
+};
 use crate::sandbox::{self, Exit, Isolation};
 use crate::spec::{Pipeline, Step, StepKind};
 
@@ -68,7 +70,11 @@ struct Done {
 /// Runs `pipeline`; returns the record (also written to `.shipgate/runs/<id>.json`). A step
 /// failing is in the record, not an `Err`: errors are for the run as a whole (unwritable state
 /// directory, sandbox unavailable).
-pub fn run(pipeline: &Pipeline, opts: &RunOptions, on_event: &mut dyn FnMut(Event<'_>)) -> Result<RunRecord, Error> {
+pub fn run(
+    pipeline: &Pipeline,
+    opts: &RunOptions,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<RunRecord, Error> {
     let started = Instant::now();
     let started_at = jiff::Timestamp::now();
     if opts.isolation == Isolation::Bubblewrap {
@@ -80,7 +86,8 @@ pub fn run(pipeline: &Pipeline, opts: &RunOptions, on_event: &mut dyn FnMut(Even
     // Keep the state directory out of scanners and git.
     let gi = state.join(".gitignore");
     if !gi.exists() {
-        std::fs::write(&gi, "/cache/\n/logs/\n/artifacts/\n/work/\n/runs/\n").map_err(|e| Error::io(&gi, e))?;
+        std::fs::write(&gi, "/cache/\n/logs/\n/artifacts/\n/work/\n/runs/\n")
+            .map_err(|e| Error::io(&gi, e))?;
     }
     let id = run_id(&started_at);
     let cache = Cache::new(state.join("cache"));
@@ -97,13 +104,22 @@ pub fn run(pipeline: &Pipeline, opts: &RunOptions, on_event: &mut dyn FnMut(Even
     }
 
     let files = workspace_files(ws)?;
-    let all_outputs: Vec<PathBuf> = pipeline.steps.iter().flat_map(|s| s.outputs.clone()).collect();
+    let all_outputs: Vec<PathBuf> = pipeline
+        .steps
+        .iter()
+        .flat_map(|s| s.outputs.clone())
+        .collect();
     let n = pipeline.steps.len();
     let mut done: Vec<Option<Done>> = (0..n).map(|_| None).collect();
     let mut keys: Vec<Option<String>> = vec![None; n];
     let mut running = 0usize;
     let mut order: Vec<usize> = Vec::new();
-    let index: HashMap<&str, usize> = pipeline.steps.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = pipeline
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
     let jobs = opts.jobs.max(1);
 
     let result = std::thread::scope(|scope| -> Result<(), Error> {
@@ -117,7 +133,11 @@ pub fn run(pipeline: &Pipeline, opts: &RunOptions, on_event: &mut dyn FnMut(Even
                     continue;
                 }
                 let step = &pipeline.steps[i];
-                let needs: Vec<usize> = step.needs.iter().filter_map(|n| index.get(n.as_str()).copied()).collect();
+                let needs: Vec<usize> = step
+                    .needs
+                    .iter()
+                    .filter_map(|n| index.get(n.as_str()).copied())
+                    .collect();
                 if needs.iter().any(|&j| done[j].is_none()) {
                     continue;
                 }
@@ -125,12 +145,15 @@ pub fn run(pipeline: &Pipeline, opts: &RunOptions, on_event: &mut dyn FnMut(Even
                 progressed = true;
                 // A step whose needs did not all pass is skipped.
                 if let Some(&j) = needs.iter().find(|&&j| {
-                    done[j]
-                        .as_ref()
-                        .is_some_and(|d| !matches!(d.record.status, StepStatus::Passed | StepStatus::Cached))
+                    done[j].as_ref().is_some_and(|d| {
+                        !matches!(d.record.status, StepStatus::Passed | StepStatus::Cached)
+                    })
                 }) {
                     let record = StepRecord {
-                        message: Some(format!("not run: needs {:?}, which did not pass", pipeline.steps[j].name)),
+                        message: Some(format!(
+                            "not run: needs {:?}, which did not pass",
+                            pipeline.steps[j].name
+                        )),
                         ..blank(step, StepStatus::Skipped)
                     };
                     on_event(Event::Finished(&record));
@@ -163,8 +186,18 @@ pub fn run(pipeline: &Pipeline, opts: &RunOptions, on_event: &mut dyn FnMut(Even
                         continue;
                     }
                 };
-                let need_keys: Vec<String> = needs.iter().filter_map(|&j| keys[j].clone()).collect();
-                let key = step_key(step, &resolved, &need_keys, opts, ws, &files, &all_outputs, &mut stat)?;
+                let need_keys: Vec<String> =
+                    needs.iter().filter_map(|&j| keys[j].clone()).collect();
+                let key = step_key(
+                    step,
+                    &resolved,
+                    &need_keys,
+                    opts,
+                    ws,
+                    &files,
+                    &all_outputs,
+                    &mut stat,
+                )?;
                 keys[i] = Some(key.clone());
                 let outputs_abs = output_paths(step, ws, &state);
                 if step.cache
@@ -220,7 +253,9 @@ pub fn run(pipeline: &Pipeline, opts: &RunOptions, on_event: &mut dyn FnMut(Even
             }
             if running == 0 && !progressed {
                 // Cannot happen for a validated DAG; stop rather than spin.
-                return Err(Error::Sandbox("the scheduler found no runnable step".into()));
+                return Err(Error::Sandbox(
+                    "the scheduler found no runnable step".into(),
+                ));
             }
             if running > 0 {
                 let Ok((i, d)) = rx.recv() else { break };
@@ -234,10 +269,16 @@ pub fn run(pipeline: &Pipeline, opts: &RunOptions, on_event: &mut dyn FnMut(Even
     let _ = remove_path(&work);
     stat.save(&cache.stat_path())?;
     result?;
-    let steps: Vec<StepRecord> = order.iter().filter_map(|&i| done[i].take().map(|d| d.record)).collect();
+    let steps: Vec<StepRecord> = order
+        .iter()
+        .filter_map(|&i| done[i].take().map(|d| d.record))
+        .collect();
     let status = if steps.iter().any(|s| matches!(s.status, StepStatus::Error)) {
         RunStatus::Error
-    } else if steps.iter().any(|s| matches!(s.status, StepStatus::Failed | StepStatus::Skipped)) {
+    } else if steps
+        .iter()
+        .any(|s| matches!(s.status, StepStatus::Failed | StepStatus::Skipped))
+    {
         RunStatus::Failed
     } else {
         RunStatus::Passed
@@ -257,7 +298,8 @@ pub fn run(pipeline: &Pipeline, opts: &RunOptions, on_event: &mut dyn FnMut(Even
         steps,
     };
     let path = state.join("runs").join(format!("{id}.json"));
-    let bytes = serde_json::to_vec_pretty(&record).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
+    let bytes = serde_json::to_vec_pretty(&record)
+        .map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
     write_atomic(&path, &bytes)?;
     Ok(record)
 }
@@ -272,7 +314,11 @@ struct CachedStep {
 #[derive(Debug, Clone)]
 enum Resolved {
     Run(String),
-    Gate { scanner: String, target: String, fail_on: String },
+    Gate {
+        scanner: String,
+        target: String,
+        fail_on: String,
+    },
     BuildImage(Box<crate::spec::ImageSpec>),
     Shipgate(Vec<String>),
 }
@@ -314,7 +360,10 @@ pub fn substitute(text: &str, vars: &BTreeMap<String, String>) -> Result<String,
             return Ok(out);
         };
         let name = &after[..end];
-        let ours = name.starts_with("steps.") || name.starts_with("run.") || name.starts_with("git.") || name == "workspace";
+        let ours = name.starts_with("steps.")
+            || name.starts_with("run.")
+            || name.starts_with("git.")
+            || name == "workspace";
         if ours {
             match vars.get(name) {
                 Some(v) => out.push_str(v),
@@ -336,7 +385,11 @@ pub fn substitute(text: &str, vars: &BTreeMap<String, String>) -> Result<String,
 fn resolve(step: &Step, vars: &BTreeMap<String, String>) -> Result<Resolved, String> {
     Ok(match &step.kind {
         StepKind::Run(c) => Resolved::Run(substitute(c, vars)?),
-        StepKind::Gate { scanner, target, fail_on } => Resolved::Gate {
+        StepKind::Gate {
+            scanner,
+            target,
+            fail_on,
+        } => Resolved::Gate {
             scanner: scanner.clone(),
             target: substitute(target, vars)?,
             fail_on: fail_on.clone(),
@@ -349,7 +402,11 @@ fn resolve(step: &Step, vars: &BTreeMap<String, String>) -> Result<Resolved, Str
             s.base = substitute(&s.base, vars)?;
             Resolved::BuildImage(Box::new(s))
         }
-        StepKind::Shipgate(args) => Resolved::Shipgate(args.iter().map(|a| substitute(a, vars)).collect::<Result<_, _>>()?),
+        StepKind::Shipgate(args) => Resolved::Shipgate(
+            args.iter()
+                .map(|a| substitute(a, vars))
+                .collect::<Result<_, _>>()?,
+        ),
     })
 }
 
@@ -370,7 +427,11 @@ fn step_key(
         Resolved::Run(c) => {
             k.field("run", c.as_bytes());
         }
-        Resolved::Gate { scanner, target, fail_on } => {
+        Resolved::Gate {
+            scanner,
+            target,
+            fail_on,
+        } => {
             k.field("gate", scanner.as_bytes())
                 .field("target", target.as_bytes())
                 .field("fail-on", fail_on.as_bytes())
@@ -412,7 +473,9 @@ fn step_key(
                 let rel = t.strip_prefix(ws).unwrap_or(t);
                 (rel != Path::new(".") && !rel.as_os_str().is_empty()).then(|| rel.to_path_buf())
             }
-            Resolved::BuildImage(spec) => None.or_else(|| spec.layers.first().map(|_| PathBuf::new())),
+            Resolved::BuildImage(spec) => {
+                None.or_else(|| spec.layers.first().map(|_| PathBuf::new()))
+            }
             _ => None,
         };
         files
@@ -449,7 +512,8 @@ fn step_key(
     }
     for f in selected {
         let h = stat.hash(ws, f)?;
-        k.field("input", f.as_os_str().as_encoded_bytes()).field("hash", h.as_bytes());
+        k.field("input", f.as_os_str().as_encoded_bytes())
+            .field("hash", h.as_bytes());
     }
     Ok(k.finish())
 }
@@ -460,15 +524,29 @@ fn output_paths(step: &Step, ws: &Path, state: &Path) -> Vec<PathBuf> {
     v
 }
 
-fn step_env(step: &Step, opts: &RunOptions, state: &Path, id: &str, vars: &BTreeMap<String, String>) -> Vec<(String, String)> {
+fn step_env(
+    step: &Step,
+    opts: &RunOptions,
+    state: &Path,
+    id: &str,
+    vars: &BTreeMap<String, String>,
+) -> Vec<(String, String)> {
     let mut env: BTreeMap<String, String> = BTreeMap::new();
-    env.insert("PATH".into(), std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()));
+    env.insert(
+        "PATH".into(),
+        std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
+    );
     env.insert("LANG".into(), "C.UTF-8".into());
     env.insert(
         "HOME".into(),
         match opts.isolation {
             Isolation::Bubblewrap => "/tmp/home".into(),
-            Isolation::None => state.join("work").join(id).join(format!("{}.home", step.name)).display().to_string(),
+            Isolation::None => state
+                .join("work")
+                .join(id)
+                .join(format!("{}.home", step.name))
+                .display()
+                .to_string(),
         },
     );
     for (k, v) in &opts.base_env {
@@ -476,7 +554,14 @@ fn step_env(step: &Step, opts: &RunOptions, state: &Path, id: &str, vars: &BTree
     }
     env.insert("SHIPGATE_RUN_ID".into(), id.into());
     env.insert("SHIPGATE_STEP".into(), step.name.clone());
-    env.insert("SHIPGATE_STEP_ARTIFACTS".into(), state.join("artifacts").join(&step.name).display().to_string());
+    env.insert(
+        "SHIPGATE_STEP_ARTIFACTS".into(),
+        state
+            .join("artifacts")
+            .join(&step.name)
+            .display()
+            .to_string(),
+    );
     env.insert("SOURCE_DATE_EPOCH".into(), opts.epoch.to_string());
     for name in &step.pass_env {
         if let Ok(v) = std::env::var(name) {
@@ -540,19 +625,28 @@ fn commit_outputs(pairs: &[(PathBuf, PathBuf)]) -> Result<(), String> {
         if let Some(parent) = out.parent() {
             std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         }
-        std::fs::rename(s, out).map_err(|e| format!("moving the output into {}: {e}", out.display()))?;
+        std::fs::rename(s, out)
+            .map_err(|e| format!("moving the output into {}: {e}", out.display()))?;
     }
     Ok(())
 }
 
-fn run_process(ctx: &StepCtx<'_>, record: &mut StepRecord, vars: &mut BTreeMap<String, String>) -> Result<(), String> {
+fn run_process(
+    ctx: &StepCtx<'_>,
+    record: &mut StepRecord,
+    vars: &mut BTreeMap<String, String>,
+) -> Result<(), String> {
     let step = ctx.step;
     let ws = &ctx.opts.workspace;
     let exe = ctx.opts.shipgate_exe.display().to_string();
     let report = ctx.artifacts.join("report.json");
     let argv: Vec<String> = match &ctx.resolved {
         Resolved::Run(c) => vec!["sh".into(), "-c".into(), c.clone()],
-        Resolved::Gate { scanner, target, fail_on } => vec![
+        Resolved::Gate {
+            scanner,
+            target,
+            fail_on,
+        } => vec![
             exe,
             "scan".into(),
             scanner.clone(),
@@ -577,7 +671,11 @@ fn run_process(ctx: &StepCtx<'_>, record: &mut StepRecord, vars: &mut BTreeMap<S
         }
         // Gates keep their caches (image layer analyses) in the shipgate cache directory.
         if matches!(ctx.resolved, Resolved::Gate { .. })
-            && let Some((_, dir)) = ctx.opts.base_env.iter().find(|(k, _)| k == "SHIPGATE_CACHE_DIR")
+            && let Some((_, dir)) = ctx
+                .opts
+                .base_env
+                .iter()
+                .find(|(k, _)| k == "SHIPGATE_CACHE_DIR")
         {
             let dir = PathBuf::from(dir);
             if std::fs::create_dir_all(&dir).is_ok() {
@@ -585,7 +683,11 @@ fn run_process(ctx: &StepCtx<'_>, record: &mut StepRecord, vars: &mut BTreeMap<S
             }
         }
         for w in &step.writable {
-            let p = if w.is_absolute() { w.clone() } else { ws.join(w) };
+            let p = if w.is_absolute() {
+                w.clone()
+            } else {
+                ws.join(w)
+            };
             binds.push((p.clone(), p));
         }
     } else {
@@ -604,7 +706,13 @@ fn run_process(ctx: &StepCtx<'_>, record: &mut StepRecord, vars: &mut BTreeMap<S
         cwd: ws,
         ro_binds: {
             let mut v = vec![ws.clone(), ctx.opts.shipgate_exe.clone()];
-            v.extend(ctx.opts.base_env.iter().filter(|(k, _)| k.ends_with("_DIR")).map(|(_, d)| PathBuf::from(d)));
+            v.extend(
+                ctx.opts
+                    .base_env
+                    .iter()
+                    .filter(|(k, _)| k.ends_with("_DIR"))
+                    .map(|(_, d)| PathBuf::from(d)),
+            );
             v
         },
         binds,
@@ -627,7 +735,10 @@ fn run_process(ctx: &StepCtx<'_>, record: &mut StepRecord, vars: &mut BTreeMap<S
     };
     record.exit_code = status.code();
     let code = status.code().unwrap_or(-1);
-    if let Resolved::Gate { scanner, fail_on, .. } = &ctx.resolved {
+    if let Resolved::Gate {
+        scanner, fail_on, ..
+    } = &ctx.resolved
+    {
         // The report was written into the staged artifacts directory.
         let staged_report = pairs.last().map(|(s, _)| s.join("report.json"));
         let parsed: Option<serde_json::Value> = staged_report
@@ -644,20 +755,28 @@ fn run_process(ctx: &StepCtx<'_>, record: &mut StepRecord, vars: &mut BTreeMap<S
                 report: report.display().to_string(),
             });
         }
-        vars.insert(format!("steps.{}.report", step.name), report.display().to_string());
+        vars.insert(
+            format!("steps.{}.report", step.name),
+            report.display().to_string(),
+        );
     }
     match code {
         0 => {}
         1 if !matches!(ctx.resolved, Resolved::Run(_)) => {
             record.status = StepStatus::Failed;
             record.message = Some(match &record.gate {
-                Some(g) => format!("gate failed: findings at or above {} ({})", g.fail_on, g.summary),
+                Some(g) => format!(
+                    "gate failed: findings at or above {} ({})",
+                    g.fail_on, g.summary
+                ),
                 None => "the command reported a failed gate (exit 1)".into(),
             });
         }
         c => {
             let tail = log_tail(&ctx.log);
-            let hint = if matches!(ctx.resolved, Resolved::Run(_)) && tail.contains("Read-only file system") {
+            let hint = if matches!(ctx.resolved, Resolved::Run(_))
+                && tail.contains("Read-only file system")
+            {
                 format!(
                     "; the step wrote outside its outputs (writable: {})",
                     step.outputs
@@ -670,7 +789,10 @@ fn run_process(ctx: &StepCtx<'_>, record: &mut StepRecord, vars: &mut BTreeMap<S
             } else {
                 String::new()
             };
-            return Err(format!("exited with {c}{hint}; last lines of {}:\n{tail}", ctx.log.display()));
+            return Err(format!(
+                "exited with {c}{hint}; last lines of {}:\n{tail}",
+                ctx.log.display()
+            ));
         }
     }
     if isolated {
@@ -691,9 +813,13 @@ fn build_image(
     let base = if spec.base == "scratch" {
         None
     } else {
-        Some(image::fetch_base(&spec.base, &layout, &ctx.opts.registry).map_err(|e| e.to_string())?)
+        Some(
+            image::fetch_base(&spec.base, &layout, &ctx.opts.registry)
+                .map_err(|e| e.to_string())?,
+        )
     };
-    let built = image::assemble(ws, spec, &layout, base.as_ref(), ctx.opts.epoch).map_err(|e| e.to_string())?;
+    let built = image::assemble(ws, spec, &layout, base.as_ref(), ctx.opts.epoch)
+        .map_err(|e| e.to_string())?;
     // The layout is the output directory itself.
     let tmp = pairs[0].0.with_extension("swap");
     std::fs::rename(&layout, &tmp).map_err(|e| e.to_string())?;
@@ -702,17 +828,26 @@ fn build_image(
     let final_layout = pairs[0].1.clone();
     let mut pushed = None;
     if let Some(target) = &spec.push {
-        let digest = image::push(&pairs[0].0, target, &ctx.opts.registry).map_err(|e| e.to_string())?;
+        let digest =
+            image::push(&pairs[0].0, target, &ctx.opts.registry).map_err(|e| e.to_string())?;
         let repo = strip_tag(target);
         pushed = Some(format!("{repo}@{digest}"));
     }
     commit_outputs(&pairs)?;
     let name = &ctx.step.name;
-    vars.insert(format!("steps.{name}.digest"), built.manifest_digest.clone());
-    vars.insert(format!("steps.{name}.layout"), final_layout.display().to_string());
+    vars.insert(
+        format!("steps.{name}.digest"),
+        built.manifest_digest.clone(),
+    );
+    vars.insert(
+        format!("steps.{name}.layout"),
+        final_layout.display().to_string(),
+    );
     vars.insert(
         format!("steps.{name}.image"),
-        pushed.clone().unwrap_or_else(|| final_layout.display().to_string()),
+        pushed
+            .clone()
+            .unwrap_or_else(|| final_layout.display().to_string()),
     );
     record.image = Some(ImageRecord {
         digest: built.manifest_digest,
@@ -732,7 +867,9 @@ pub fn strip_tag(reference: &str) -> &str {
 }
 
 fn log_tail(path: &Path) -> String {
-    let text = std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let text = std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(10)..].join("\n")
 }
@@ -755,7 +892,9 @@ fn run_id(t: &jiff::Timestamp) -> String {
     let dt = t.to_zoned(jiff::tz::TimeZone::UTC);
     let suffix = {
         let mut k = KeyBuilder::default();
-        k.field("t", &secs.to_le_bytes()).field("n", &nanos.to_le_bytes()).field("p", &std::process::id().to_le_bytes());
+        k.field("t", &secs.to_le_bytes())
+            .field("n", &nanos.to_le_bytes())
+            .field("p", &std::process::id().to_le_bytes());
         k.finish()
     };
     format!("{}-{}", dt.strftime("%Y%m%dT%H%M%SZ"), &suffix[..8])
@@ -767,9 +906,17 @@ mod tests {
 
     #[test]
     fn variables() {
-        let vars: BTreeMap<String, String> = [("steps.img.image".to_string(), "r/a@sha256:1".to_string())].into();
-        assert_eq!(substitute("x ${steps.img.image} ${HOME} $PATH", &vars).unwrap(), "x r/a@sha256:1 ${HOME} $PATH");
-        assert!(substitute("${steps.nope.image}", &vars).unwrap_err().contains("steps.nope.image"));
+        let vars: BTreeMap<String, String> =
+            [("steps.img.image".to_string(), "r/a@sha256:1".to_string())].into();
+        assert_eq!(
+            substitute("x ${steps.img.image} ${HOME} $PATH", &vars).unwrap(),
+            "x r/a@sha256:1 ${HOME} $PATH"
+        );
+        assert!(
+            substitute("${steps.nope.image}", &vars)
+                .unwrap_err()
+                .contains("steps.nope.image")
+        );
         assert_eq!(substitute("open ${", &vars).unwrap(), "open ${");
     }
 

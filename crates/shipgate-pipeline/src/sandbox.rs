@@ -119,8 +119,23 @@ pub fn command_line(spec: &Spec<'_>, isolation: Isolation) -> Vec<String> {
         let p = |v: &Path| v.display().to_string();
         cmd.extend(
             [
-                "bwrap", "--die-with-parent", "--new-session", "--unshare-all", "--hostname", "shipgate-step",
-                "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--dir", "/tmp/home",
+                "bwrap",
+                "--die-with-parent",
+                "--new-session",
+                "--unshare-all",
+                "--hostname",
+                "shipgate-step",
+                "--ro-bind",
+                "/",
+                "/",
+                "--dev",
+                "/dev",
+                "--proc",
+                "/proc",
+                "--tmpfs",
+                "/tmp",
+                "--dir",
+                "/tmp/home",
             ]
             .map(s),
         );
@@ -157,7 +172,9 @@ pub fn run(spec: &Spec<'_>, isolation: Isolation) -> Result<Exit, Error> {
         .stderr(Stdio::from(log2))
         .process_group(0);
     if isolation == Isolation::None {
-        cmd.current_dir(spec.cwd).env_clear().envs(spec.env.iter().map(|(k, v)| (k, v)));
+        cmd.current_dir(spec.cwd)
+            .env_clear()
+            .envs(spec.env.iter().map(|(k, v)| (k, v)));
     }
     use std::os::unix::process::CommandExt as _;
     let mut child = cmd
@@ -189,7 +206,12 @@ pub fn run(spec: &Spec<'_>, isolation: Isolation) -> Result<Exit, Error> {
 mod tests {
     use super::*;
 
-    fn spec<'a>(dir: &'a Path, argv: &[&str], limits: &'a ResourceLimits, log: &'a Path) -> Spec<'a> {
+    fn spec<'a>(
+        dir: &'a Path,
+        argv: &[&str],
+        limits: &'a ResourceLimits,
+        log: &'a Path,
+    ) -> Spec<'a> {
         Spec {
             argv: argv.iter().map(|s| s.to_string()).collect(),
             cwd: dir,
@@ -210,10 +232,20 @@ mod tests {
             ..Default::default()
         };
         let log = Path::new("/tmp/x.log");
-        let line = command_line(&spec(Path::new("/w"), &["sh", "-c", "true"], &limits, log), Isolation::Bubblewrap);
+        let line = command_line(
+            &spec(Path::new("/w"), &["sh", "-c", "true"], &limits, log),
+            Isolation::Bubblewrap,
+        );
         let joined = line.join(" ");
-        assert!(joined.starts_with("prlimit --as=1073741824 -- bwrap "), "{joined}");
-        assert!(joined.contains("--ro-bind / /") && joined.contains("--unshare-all") && joined.contains("--clearenv"));
+        assert!(
+            joined.starts_with("prlimit --as=1073741824 -- bwrap "),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("--ro-bind / /")
+                && joined.contains("--unshare-all")
+                && joined.contains("--clearenv")
+        );
         assert!(!joined.contains("--share-net"));
         assert!(joined.ends_with("--chdir /w -- sh -c true"), "{joined}");
     }
@@ -223,7 +255,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
         let limits = ResourceLimits::default();
-        let mut s = spec(dir.path(), &["sh", "-c", "sleep 30 & sleep 30; echo never"], &limits, &log);
+        let mut s = spec(
+            dir.path(),
+            &["sh", "-c", "sleep 30 & sleep 30; echo never"],
+            &limits,
+            &log,
+        );
         s.timeout = Duration::from_millis(300);
         let t = Instant::now();
         let exit = run(&s, Isolation::None).unwrap();

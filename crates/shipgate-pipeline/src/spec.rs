@@ -152,7 +152,6 @@ pub struct LayerSpec {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawFile {
     #[serde(default)]
     pipeline: Option<Spanned<RawPipeline>>,
@@ -222,7 +221,9 @@ pub fn load(path: &Path) -> Result<Pipeline, Error> {
 
 /// Parses pipeline text read from `path` (see [`load`]).
 pub fn parse(path: &Path, text: &str) -> Result<Pipeline, Error> {
-    let standalone = path.file_name().is_some_and(|n| n == "pipeline.yaml" || n == "pipeline.yml");
+    let standalone = path
+        .file_name()
+        .is_some_and(|n| n == "pipeline.yaml" || n == "pipeline.yml");
     let yaml_err = |e: serde_saphyr::Error| {
         let loc = e.location();
         let first = e.to_string().lines().next().unwrap_or_default().to_string();
@@ -267,16 +268,31 @@ fn build(path: &Path, raw: RawPipeline) -> Result<Pipeline, Error> {
         let line = s.referenced.line() as u32;
         let r = s.value;
         let name = r.name.value.clone();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            problems.push(problem(&r.name, format!("step name {name:?}: use letters, digits, `-` and `_`")));
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            problems.push(problem(
+                &r.name,
+                format!("step name {name:?}: use letters, digits, `-` and `_`"),
+            ));
         }
         if let Some(first) = seen.insert(name.clone(), line) {
-            problems.push(problem(&r.name, format!("step {name:?} is defined twice (first at line {first})")));
+            problems.push(problem(
+                &r.name,
+                format!("step {name:?} is defined twice (first at line {first})"),
+            ));
         }
-        let kinds = [r.run.is_some(), r.gate.is_some(), r.build_image.is_some(), r.shipgate.is_some()]
-            .iter()
-            .filter(|k| **k)
-            .count();
+        let kinds = [
+            r.run.is_some(),
+            r.gate.is_some(),
+            r.build_image.is_some(),
+            r.shipgate.is_some(),
+        ]
+        .iter()
+        .filter(|k| **k)
+        .count();
         if kinds != 1 {
             problems.push(problem(
                 &r.name,
@@ -290,7 +306,10 @@ fn build(path: &Path, raw: RawPipeline) -> Result<Pipeline, Error> {
                 Some(p) => outputs.push(p),
                 None => problems.push(problem(
                     o,
-                    format!("output {:?} must be a relative path inside the workspace", o.value),
+                    format!(
+                        "output {:?} must be a relative path inside the workspace",
+                        o.value
+                    ),
                 )),
             }
         }
@@ -300,7 +319,14 @@ fn build(path: &Path, raw: RawPipeline) -> Result<Pipeline, Error> {
             StepKind::Run(cmd)
         } else if let Some(g) = &r.gate {
             if !GATES.contains(&g.value.as_str()) {
-                problems.push(problem(g, format!("unknown gate {:?}; expected one of {}", g.value, GATES.join(", "))));
+                problems.push(problem(
+                    g,
+                    format!(
+                        "unknown gate {:?}; expected one of {}",
+                        g.value,
+                        GATES.join(", ")
+                    ),
+                ));
             }
             StepKind::Gate {
                 scanner: g.value.clone(),
@@ -312,15 +338,24 @@ fn build(path: &Path, raw: RawPipeline) -> Result<Pipeline, Error> {
                 Some(p) => outputs = vec![p],
                 None => problems.push(problem(
                     &r.name,
-                    format!("build-image output {:?} must be a relative path inside the workspace", img.output),
+                    format!(
+                        "build-image output {:?} must be a relative path inside the workspace",
+                        img.output
+                    ),
                 )),
             }
             for l in &img.layers {
                 if clean_relative(&l.from).is_none() {
-                    problems.push(problem(&r.name, format!("layer source {:?} must be inside the workspace", l.from)));
+                    problems.push(problem(
+                        &r.name,
+                        format!("layer source {:?} must be inside the workspace", l.from),
+                    ));
                 }
                 if !l.to.starts_with('/') {
-                    problems.push(problem(&r.name, format!("layer destination {:?} must be absolute", l.to)));
+                    problems.push(problem(
+                        &r.name,
+                        format!("layer destination {:?} must be absolute", l.to),
+                    ));
                 }
             }
             // A push changes the registry: the step is re-run unless its output is cached
@@ -329,7 +364,10 @@ fn build(path: &Path, raw: RawPipeline) -> Result<Pipeline, Error> {
         } else {
             let args = r.shipgate.unwrap_or_default();
             if args.is_empty() {
-                problems.push(problem(&r.name, "`shipgate:` needs the command's arguments".into()));
+                problems.push(problem(
+                    &r.name,
+                    "`shipgate:` needs the command's arguments".into(),
+                ));
             }
             // Signing, attesting and promoting talk to registries and git remotes and have
             // effects there: never cached, network on.
@@ -351,15 +389,24 @@ fn build(path: &Path, raw: RawPipeline) -> Result<Pipeline, Error> {
                 }
             },
         };
-        for (what, v) in [("memory", &r.limits.memory), ("file-size", &r.limits.file_size)] {
+        for (what, v) in [
+            ("memory", &r.limits.memory),
+            ("file-size", &r.limits.file_size),
+        ] {
             if let Some(v) = v
                 && parse_size(v).is_none()
             {
-                problems.push(problem(&r.name, format!("limits.{what} {v:?} is not a size (e.g. 512Mi, 2Gi)")));
+                problems.push(problem(
+                    &r.name,
+                    format!("limits.{what} {v:?} is not a size (e.g. 512Mi, 2Gi)"),
+                ));
             }
         }
         steps.push((
-            r.needs.iter().map(|n| (n.value.clone(), problem(n, String::new()))).collect::<Vec<_>>(),
+            r.needs
+                .iter()
+                .map(|n| (n.value.clone(), problem(n, String::new())))
+                .collect::<Vec<_>>(),
             Step {
                 name,
                 line,
@@ -398,7 +445,10 @@ fn build(path: &Path, raw: RawPipeline) -> Result<Pipeline, Error> {
                 });
             }
             Err(cycle) => problems.push(Problem {
-                line: steps.iter().find(|s| s.name == cycle[0]).map_or(0, |s| s.line),
+                line: steps
+                    .iter()
+                    .find(|s| s.name == cycle[0])
+                    .map_or(0, |s| s.line),
                 column: 0,
                 message: format!("`needs` form a cycle: {}", cycle.join(" -> ")),
             }),
@@ -413,14 +463,15 @@ fn build(path: &Path, raw: RawPipeline) -> Result<Pipeline, Error> {
 /// Kahn's algorithm, keeping file order among ready steps; on a cycle, returns one cycle's
 /// step names (first repeated at the end).
 fn order(steps: &[Step]) -> Result<Vec<Step>, Vec<String>> {
-    let index: HashMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
     let mut indegree: Vec<usize> = steps.iter().map(|s| s.needs.len()).collect();
     let mut done = vec![false; steps.len()];
     let mut out = Vec::with_capacity(steps.len());
-    loop {
-        let Some(i) = (0..steps.len()).find(|&i| !done[i] && indegree[i] == 0) else {
-            break;
-        };
+    while let Some(i) = (0..steps.len()).find(|&i| !done[i] && indegree[i] == 0) {
         done[i] = true;
         out.push(steps[i].clone());
         for (j, s) in steps.iter().enumerate() {
@@ -444,7 +495,8 @@ fn order(steps: &[Step]) -> Result<Vec<Step>, Vec<String>> {
             .find(|&j| !done[j])
             .unwrap_or(start);
         if let Some(pos) = path.iter().position(|&p| p == next) {
-            let mut cycle: Vec<String> = path[pos..].iter().map(|&i| steps[i].name.clone()).collect();
+            let mut cycle: Vec<String> =
+                path[pos..].iter().map(|&i| steps[i].name.clone()).collect();
             cycle.push(steps[next].name.clone());
             return Err(cycle);
         }
@@ -484,7 +536,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "s" => 1,
         "m" => 60,
         "h" => 3600,
-        _ => return Err(format!("timeout {s:?}: unknown unit {unit:?} (use s, m or h)")),
+        _ => {
+            return Err(format!(
+                "timeout {s:?}: unknown unit {unit:?} (use s, m or h)"
+            ));
+        }
     };
     Ok(Duration::from_secs(n.saturating_mul(mult)))
 }
@@ -533,10 +589,19 @@ mod tests {
     #[test]
     fn every_problem_is_reported() {
         let e = p("pipeline:\n  steps:\n    - {name: a, run: x, needs: [zz]}\n    - {name: a, run: x}\n    - {name: g, gate: nope}\n    - {name: o, run: x, outputs: [../up]}\n    - {name: t, run: x, timeout: 5y}\n    - {name: k}\n").unwrap_err();
-        let Error::Spec { problems, .. } = &e else { panic!("{e}") };
+        let Error::Spec { problems, .. } = &e else {
+            panic!("{e}")
+        };
         let text = e.to_string();
         assert_eq!(problems.len(), 6, "{text}");
-        for needle in ["needs \"zz\"", "defined twice", "unknown gate", "../up", "unknown unit", "exactly one"] {
+        for needle in [
+            "needs \"zz\"",
+            "defined twice",
+            "unknown gate",
+            "../up",
+            "unknown unit",
+            "exactly one",
+        ] {
             assert!(text.contains(needle), "{needle}: {text}");
         }
     }

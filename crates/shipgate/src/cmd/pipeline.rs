@@ -63,19 +63,35 @@ fn validate(a: PipelineFileArgs) -> anyhow::Result<i32> {
 fn gate_key(exe: &std::path::Path) -> String {
     let stat = |p: &std::path::Path| {
         std::fs::metadata(p)
-            .map(|m| format!("{}:{}:{}.{}", p.display(), m.len(), m.mtime(), m.mtime_nsec()))
+            .map(|m| {
+                format!(
+                    "{}:{}:{}.{}",
+                    p.display(),
+                    m.len(),
+                    m.mtime(),
+                    m.mtime_nsec()
+                )
+            })
             .unwrap_or_else(|_| format!("{}:missing", p.display()))
     };
     format!("{};{}", stat(exe), stat(&crate::cmd::db::db_path(None)))
 }
 
 fn run_pipeline(a: PipelineRunArgs) -> anyhow::Result<i32> {
-    let Some(pipeline) = load(&a.file) else { return Ok(2) };
+    let Some(pipeline) = load(&a.file) else {
+        return Ok(2);
+    };
     let workspace = std::fs::canonicalize(&a.file.workspace)
         .with_context(|| format!("workspace {}", a.file.workspace.display()))?;
     let exe = std::env::current_exe().context("locating the shipgate binary")?;
-    let epoch = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
-    let mut base_env = vec![(env::SHIPGATE_CACHE_DIR.to_string(), env::cache_dir().display().to_string())];
+    let epoch = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut base_env = vec![(
+        env::SHIPGATE_CACHE_DIR.to_string(),
+        env::cache_dir().display().to_string(),
+    )];
     for k in ["NO_COLOR", "SHIPGATE_DB"] {
         if let Ok(v) = std::env::var(k) {
             base_env.push((k.to_string(), v));
@@ -129,25 +145,43 @@ fn run_pipeline(a: PipelineRunArgs) -> anyhow::Result<i32> {
     };
     let json = serde_json::to_string_pretty(&record)?;
     if let Some(path) = &a.record {
-        std::fs::write(path, format!("{json}\n")).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, format!("{json}\n"))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     let mut out = std::io::stdout().lock();
     match a.format {
         SummaryFormat::Json => writeln!(out, "{json}")?,
         SummaryFormat::Table => {
-            writeln!(out, "{:<24} {:<12} {:<8} {:>9}  DETAIL", "STEP", "KIND", "STATUS", "TIME")?;
+            writeln!(
+                out,
+                "{:<24} {:<12} {:<8} {:>9}  DETAIL",
+                "STEP", "KIND", "STATUS", "TIME"
+            )?;
             for s in &record.steps {
                 let detail = if let Some(i) = &s.image {
                     i.pushed.clone().unwrap_or_else(|| i.digest.clone())
                 } else if let Some(g) = &s.gate {
-                    format!("{} gate {} (fail-on {})", g.scanner, if g.passed { "passed" } else { "failed" }, g.fail_on)
+                    format!(
+                        "{} gate {} (fail-on {})",
+                        g.scanner,
+                        if g.passed { "passed" } else { "failed" },
+                        g.fail_on
+                    )
                 } else {
                     String::new()
                 };
                 let status = format!("{:?}", s.status).to_lowercase();
-                writeln!(out, "{:<24} {:<12} {:<8} {:>7}ms  {detail}", s.name, s.kind, status, s.duration_ms)?;
+                writeln!(
+                    out,
+                    "{:<24} {:<12} {:<8} {:>7}ms  {detail}",
+                    s.name, s.kind, status, s.duration_ms
+                )?;
             }
-            writeln!(out, "run {} {:?} in {} ms", record.id, record.status, record.duration_ms)?;
+            writeln!(
+                out,
+                "run {} {:?} in {} ms",
+                record.id, record.status, record.duration_ms
+            )?;
         }
     }
     Ok(match record.status {

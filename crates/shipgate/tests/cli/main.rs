@@ -5,6 +5,7 @@ mod deps;
 mod gitops;
 mod help;
 mod kit;
+mod pipeline;
 mod report;
 mod sast;
 mod secrets;
