@@ -473,19 +473,18 @@ fn step_key(
                 let rel = t.strip_prefix(ws).unwrap_or(t);
                 (rel != Path::new(".") && !rel.as_os_str().is_empty()).then(|| rel.to_path_buf())
             }
-            Resolved::BuildImage(spec) => {
-                None.or_else(|| spec.layers.first().map(|_| PathBuf::new()))
-            }
             _ => None,
         };
-        files
-            .iter()
-            .filter(|f| !all_outputs.iter().any(|o| f.starts_with(o)))
-            .filter(|f| match &under {
-                Some(u) if !u.as_os_str().is_empty() => f.starts_with(u),
-                _ => true,
-            })
-            .collect()
+        if matches!(resolved, Resolved::BuildImage(_)) {
+            // Its inputs are its layer sources, fingerprinted below.
+            Vec::new()
+        } else {
+            files
+                .iter()
+                .filter(|f| !all_outputs.iter().any(|o| f.starts_with(o)))
+                .filter(|f| under.as_ref().is_none_or(|u| f.starts_with(u)))
+                .collect()
+        }
     } else {
         let mut b = GlobSetBuilder::new();
         for g in &step.inputs {
