@@ -39,15 +39,19 @@ steps:
     run: mkdir -p out/bin && cp -r crates/shipgate/src out/bin/ && cp README.md out/bin/
     inputs: ["crates/shipgate/src/**", "README.md"]
     outputs: [out/bin]
+  # The repository holds planted secrets and insecure code as test fixtures: the gates are
+  # measured, not enforced, here.
   - name: secrets
     gate: secrets
+    fail-on: none
   - name: sast
     gate: sast
     target: crates
+    fail-on: none
   - name: config
     gate: config
-    target: examples
-    fail-on: critical
+    target: examples/demo/deploy
+    fail-on: none
   - name: image
     needs: [build, secrets, sast]
     build-image:
@@ -58,7 +62,7 @@ steps:
     needs: [image]
     gate: image
     target: ${steps.image.layout}
-    fail-on: critical
+    fail-on: none
 EOF
 "$BIN" db import "$ROOT/../shared/data/osv" >/dev/null 2>&1 || "$BIN" db import "$ROOT/crates/shipgate-vulndb/tests/data" >/dev/null 2>&1 || true
 log "first run (fills the cache)"

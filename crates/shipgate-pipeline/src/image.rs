@@ -62,6 +62,8 @@ pub struct Base {
     pub config: Value,
     /// Layer descriptors from its manifest.
     pub layers: Vec<Value>,
+    /// Digest of the manifest used (the platform's, for an index).
+    pub manifest_digest: String,
 }
 
 /// gzip level: the same default as `gzip`.
@@ -491,7 +493,8 @@ pub fn fetch_base(
             &std::fs::read(blobs.join(&config_digest[7..])).map_err(|e| Error::io(&blobs, e))?,
         )
         .map_err(|e| Error::Image(format!("{reference}: config: {e}")))?;
-        Ok(Base { config, layers })
+        let manifest_digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+        Ok(Base { config, layers, manifest_digest })
     })
 }
 

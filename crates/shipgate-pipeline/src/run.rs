@@ -103,6 +103,12 @@ pub fn run(
         globals.insert("git.commit".into(), c.clone());
     }
 
+    let meta = RunMeta {
+        id: id.clone(),
+        started_at: started_at.to_string(),
+        source_commit: source_commit.clone(),
+        pipeline_file: pipeline.file.display().to_string(),
+    };
     let files = workspace_files(ws)?;
     let all_outputs: Vec<PathBuf> = pipeline
         .steps
@@ -225,6 +231,7 @@ pub fn run(
                 order.push(i);
                 let tx = tx.clone();
                 let ctx = StepCtx {
+                    meta: &meta,
                     step,
                     resolved,
                     key,
@@ -573,7 +580,16 @@ fn step_env(
     env.into_iter().collect()
 }
 
+/// What every step of a run shares (for provenance).
+struct RunMeta {
+    id: String,
+    started_at: String,
+    source_commit: Option<String>,
+    pipeline_file: String,
+}
+
 struct StepCtx<'a> {
+    meta: &'a RunMeta,
     step: &'a Step,
     resolved: Resolved,
     key: String,
@@ -817,6 +833,7 @@ fn build_image(
                 .map_err(|e| e.to_string())?,
         )
     };
+    let base_digest = base.as_ref().map(|b| b.manifest_digest.clone());
     let built = image::assemble(ws, spec, &layout, base.as_ref(), ctx.opts.epoch)
         .map_err(|e| e.to_string())?;
     // The layout is the output directory itself.
@@ -832,8 +849,19 @@ fn build_image(
         let repo = strip_tag(target);
         pushed = Some(format!("{repo}@{digest}"));
     }
+    // SLSA provenance v1 predicate for this image, for `shipgate attest --type slsaprovenance1`.
+    let provenance = provenance(ctx, spec, &built, base_digest.as_deref());
+    let prov_staged = pairs.last().map(|(s, _)| s.join("provenance.json"));
+    if let Some(p) = &prov_staged {
+        let bytes = serde_json::to_vec_pretty(&provenance).map_err(|e| e.to_string())?;
+        std::fs::write(p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
     commit_outputs(&pairs)?;
     let name = &ctx.step.name;
+    vars.insert(
+        format!("steps.{name}.provenance"),
+        ctx.artifacts.join("provenance.json").display().to_string(),
+    );
     vars.insert(
         format!("steps.{name}.digest"),
         built.manifest_digest.clone(),
@@ -854,6 +882,32 @@ fn build_image(
         pushed,
     });
     Ok(())
+}
+
+/// The SLSA provenance v1 predicate (https://slsa.dev/provenance/v1) of an image step.
+fn provenance(ctx: &StepCtx<'_>, spec: &crate::spec::ImageSpec, built: &image::Built, base_digest: Option<&str>) -> serde_json::Value {
+    let mut deps = Vec::new();
+    if let Some(c) = &ctx.meta.source_commit {
+        deps.push(json!({"uri": format!("git+file://{}", ctx.opts.workspace.display()), "digest": {"gitCommit": c}}));
+    }
+    if let Some(d) = base_digest {
+        deps.push(json!({"uri": format!("oci://{}", strip_tag(&spec.base)), "digest": {"sha256": d.trim_start_matches("sha256:")}}));
+    }
+    for l in &built.layers {
+        deps.push(json!({"name": l.from.display().to_string(), "digest": {"sha256": l.diff_id.trim_start_matches("sha256:")}}));
+    }
+    json!({
+        "buildDefinition": {
+            "buildType": "https://shipgate.dev/pipeline/build-image/v1",
+            "externalParameters": {"pipeline": ctx.meta.pipeline_file, "step": ctx.step.name, "push": spec.push},
+            "internalParameters": {"sourceDateEpoch": ctx.opts.epoch, "isolation": format!("{:?}", ctx.opts.isolation).to_lowercase()},
+            "resolvedDependencies": deps,
+        },
+        "runDetails": {
+            "builder": {"id": "https://shipgate.dev/pipeline-runner", "version": {"shipgate": env!("CARGO_PKG_VERSION")}},
+            "metadata": {"invocationId": ctx.meta.id, "startedOn": ctx.meta.started_at, "finishedOn": jiff::Timestamp::now().to_string()},
+        },
+    })
 }
 
 /// `host:5000/repo:tag` → `host:5000/repo` (a port is not a tag).
