@@ -25,6 +25,14 @@ need_apt git git
 (cd "$ROOT" && cargo build --release -q -p shipgate)
 BIN="$ROOT/target/release/shipgate"
 export SHIPGATE_CACHE_DIR="$WORK/cache"
+# hyperfine JSON → "mean stddev" (ms, or s with `s`), one line per result.
+cat > "$WORK/hf.py" <<'PY'
+import json, sys
+scale = 1 if len(sys.argv) > 2 and sys.argv[2] == "s" else 1000
+for r in json.load(open(sys.argv[1]))["results"]:
+    print("%.2f %.2f" % (r["mean"] * scale, r["stddev"] * scale))
+PY
+hf() { python3 "$WORK/hf.py" "$@"; }
 
 # ---------------------------------------------------------------- 1. no-op run
 WS="$WORK/ws"
@@ -70,7 +78,7 @@ log "first run (fills the cache)"
 cold_ms=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["duration_ms"])' "$WORK/first.json")
 log "no-op runs"
 hyperfine -N -w 3 -r 30 --export-json "$WORK/noop.json" "$BIN pipeline run --workspace $WS --format json" >&2
-noop=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(f"{r[\"mean\"]*1000:.1f} ms ± {r[\"stddev\"]*1000:.1f}")' "$WORK/noop.json")
+noop=$(hf "$WORK/noop.json" | awk '{print $1 " ms ± " $2}')
 "$BIN" pipeline run --workspace "$WS" --format json >"$WORK/noop-record.json" 2>/dev/null
 cached=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["steps"]; print(sum(x["status"]=="cached" for x in s), "of", len(s))' "$WORK/noop-record.json")
 
@@ -86,10 +94,10 @@ log "20 steps, bubblewrap vs none"
 hyperfine -N -w 2 -r 15 --export-json "$WORK/sb.json" \
   "$BIN pipeline run --workspace $SB --jobs 1 --sandbox bubblewrap --format json" \
   "$BIN pipeline run --workspace $SB --jobs 1 --sandbox none --format json" >&2
-read -r bw none < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print(r[0]["mean"]*1000, r[1]["mean"]*1000)' "$WORK/sb.json")
+read -r bw none < <(hf "$WORK/sb.json" | awk '{printf "%s ", $1}')
 per_step=$(python3 -c "print(f'{($bw - $none)/20:.2f}')")
 hyperfine -N -w 3 -r 30 --export-json "$WORK/bw.json" "bwrap --die-with-parent --new-session --unshare-all --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp true" "true" >&2
-read -r bw1 true1 < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print(f"{r[0][\"mean\"]*1000:.2f} {r[1][\"mean\"]*1000:.2f}")' "$WORK/bw.json")
+read -r bw1 true1 < <(hf "$WORK/bw.json" | awk '{printf "%s ", $1}')
 
 # ---------------------------------------------------------------- 3. image assembly
 SRC="${BENCH_IMAGE_SRC:-$CACHE/pipeline-image-src}"
@@ -114,7 +122,7 @@ log "image assembly of $((size / 1000000)) MB"
 hyperfine -w 1 -r 5 --export-json "$WORK/img.json" \
   -n "shipgate build-image" "$BIN pipeline run --workspace $IMG --no-cache --sandbox none --format json" \
   -n "tar | gzip -6" "tar -C $IMG/payload -cf - . | gzip -6 > $WORK/ref.tar.gz" >&2
-read -r ours ref < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print(f"{r[0][\"mean\"]:.2f} {r[1][\"mean\"]:.2f}")' "$WORK/img.json")
+read -r ours ref < <(hf "$WORK/img.json" s | awk '{printf "%s ", $1}')
 ratio=$(python3 -c "print(f'{$ours/$ref:.2f}')")
 layer=$(find "$IMG/out/image/blobs/sha256" -type f -size +1M -printf '%s\n' | sort -n | tail -1)
 

@@ -9,7 +9,8 @@
 //!
 //! Variables `${steps.NAME.image}` (pushed `repo@sha256:...`, or the layout path when not
 //! pushed), `${steps.NAME.digest}`, `${steps.NAME.layout}`, `${steps.NAME.report}`,
-//! `${run.id}`, `${git.commit}` and `${workspace}` are replaced in commands, gate targets,
+//! `${steps.NAME.provenance}`, `${run.id}`, `${git.commit}`, `${workspace}`, `${shipgate}` (this
+//! binary) and `${env.NAME}` (the runner's environment) are replaced in commands, gate targets,
 //! `shipgate:` arguments, step environment values and push references. Other `${...}` are
 //! left for the shell.
 
@@ -99,6 +100,7 @@ pub fn run(
     let mut globals: BTreeMap<String, String> = BTreeMap::new();
     globals.insert("run.id".into(), id.clone());
     globals.insert("workspace".into(), ws.display().to_string());
+    globals.insert("shipgate".into(), opts.shipgate_exe.display().to_string());
     if let Some(c) = &source_commit {
         globals.insert("git.commit".into(), c.clone());
     }
@@ -376,7 +378,7 @@ pub fn substitute(text: &str, vars: &BTreeMap<String, String>) -> Result<String,
                 Some(v) => out.push_str(v),
                 None => {
                     return Err(format!(
-                        "unknown variable ${{{name}}} (a `steps.` variable needs that step in `needs`; `git.commit` needs a git work tree)"
+                        "unknown variable ${{{name}}} (a `steps.` variable needs that step in `needs`; `git.commit` needs a git work tree; `env.` needs the variable set)"
                     ));
                 }
             }
@@ -698,10 +700,11 @@ fn run_process(
             }
         }
         for w in &step.writable {
+            let w = PathBuf::from(substitute(&w.display().to_string(), &BTreeMap::new())?);
             let p = if w.is_absolute() {
                 w.clone()
             } else {
-                ws.join(w)
+                ws.join(&w)
             };
             binds.push((p.clone(), p));
         }
