@@ -11,8 +11,9 @@ mod sast;
 mod sbom;
 mod scan_all;
 mod secrets;
+mod sign;
 
-use crate::cli::{Cli, Command, HookCommand, ScanCommand};
+use crate::cli::{Cli, Command, HookCommand, KeyCommand, ScanCommand};
 
 /// Run the parsed command; `Err` is a setup failure reported as exit code 2.
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
@@ -30,5 +31,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Scan(ScanCommand::Sast(args)) => sast::run(args),
         Command::Hook(HookCommand::Install(args)) => hook::install(args),
         Command::Hook(HookCommand::Run(args)) => hook::run(args),
+        Command::Key(KeyCommand::Generate(args)) => sign::generate(args),
+        Command::Sign(args) => sign::sign(args),
+        Command::Verify(args) => sign::verify(args),
+        Command::Attest(args) => sign::attest(args),
+        Command::VerifyAttestation(args) => sign::verify_attestation(args),
     }
 }

@@ -8,3 +8,4 @@ mod kit;
 mod report;
 mod sast;
 mod secrets;
+mod sign;
