@@ -747,6 +747,12 @@ pub struct AdmissionServeArgs {
     /// Configuration file (the `config:` section selects the built-in rules).
     #[arg(long, value_name = "FILE", env = env::SHIPGATE_CONFIG)]
     pub config: Option<PathBuf>,
+
+    /// Image requirements (YAML): for images matching patterns, a cosign signature from given
+    /// public keys and optionally a signed scan-report attestation below a severity
+    /// (docs/admission.md). Loaded at start-up.
+    #[arg(long, value_name = "FILE")]
+    pub image_policy: Option<PathBuf>,
 }
 
 /// `shipgate admission manifest`
