@@ -44,3 +44,48 @@ pub use keys::{
 };
 pub use ops::{Pushed, Verified, VerifiedAttestations, VerifiedSignature, VerifiedStatement};
 pub use payload::SimpleSigning;
+
+#[cfg(test)]
+mod tests {
+    /// Untrusted bytes (key files, payloads, envelopes) never panic the parsers: seeded random
+    /// inputs, and mutations of valid ones.
+    #[test]
+    fn parsers_survive_random_and_mutated_input() {
+        let key = crate::SigningKey::generate().expect("generate");
+        let private_pem = key.to_encrypted_pem(b"").expect("pem");
+        let public_pem = key.public_key().to_pem();
+        let envelope = br#"{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"keyid":"","sig":"AA=="}]}"#;
+        let seeds: [&[u8]; 3] = [private_pem.as_bytes(), public_pem.as_bytes(), envelope];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..300 {
+            let mut input = seeds[round % seeds.len()].to_vec();
+            for _ in 0..(next() % 8) {
+                if input.is_empty() {
+                    break;
+                }
+                let i = usize::try_from(next() % input.len() as u64).unwrap_or(0);
+                input[i] = (next() & 0xff) as u8;
+            }
+            if round % 10 == 0 {
+                input = (0..next() % 200).map(|_| (next() & 0xff) as u8).collect();
+            }
+            let _ = crate::pem::decode(&input);
+            let _ = crate::PublicKey::from_pem(&input, "fuzz");
+            let _ = crate::PublicKey::from_der(&input, "fuzz");
+            let _ = crate::SigningKey::from_pkcs8(&input, "fuzz");
+            let _ = serde_json::from_slice::<crate::attestation::Envelope>(&input);
+            let _ = serde_json::from_slice::<crate::SimpleSigning>(&input);
+            let _ = serde_json::from_slice::<crate::Statement>(&input);
+            // The KDF is slow by design: decrypt only a few mutated private keys.
+            if round % 30 == 3 {
+                let _ = crate::SigningKey::from_encrypted_pem(&input, b"", "fuzz");
+            }
+        }
+    }
+}
