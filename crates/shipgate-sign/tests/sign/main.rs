@@ -270,3 +270,77 @@ fn registry_that_refuses() {
     assert!(matches!(err, Error::Registry(_)), "{err}");
     assert!(err.to_string().contains(&pinned), "{err}");
 }
+
+/// A registry that serves the image but refuses every upload (HTTP 403 DENIED), as a
+/// read-only mirror or a missing push permission does.
+fn refusing_registry() -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let handle = std::thread::spawn(move || {
+        for stream in listener.incoming().take(20) {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let mut length = 0usize;
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            let (status, headers, body) = if line.starts_with("HEAD ")
+                && line.contains("/manifests/")
+            {
+                (
+                    "200 OK",
+                    format!("Docker-Content-Digest: {digest}\r\n"),
+                    String::new(),
+                )
+            } else if line.starts_with("GET /v2/ ") {
+                ("200 OK", String::new(), "{}".to_string())
+            } else if line.starts_with("GET ") && line.contains("/manifests/") {
+                (
+                    "404 Not Found",
+                    String::new(),
+                    r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#
+                        .to_string(),
+                )
+            } else {
+                ("403 Forbidden", String::new(), r#"{"errors":[{"code":"DENIED","message":"push refused: repository is read-only"}]}"#.to_string())
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (addr, handle)
+}
+
+#[test]
+fn registry_refusing_the_push() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = opts(dir.path());
+    let (addr, _server) = refusing_registry();
+    let image = format!("{addr}/ro/app@sha256:{}", "ab".repeat(32));
+    let key = SigningKey::generate().unwrap();
+    let err = blocking::sign(&image, &key, &BTreeMap::new(), &o).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Registry(_)), "{text}");
+    assert!(text.contains(&format!("{addr}/ro/app:sha256-")), "{text}");
+    assert!(
+        text.contains("read-only") || text.contains("403") || text.contains("DENIED"),
+        "{text}"
+    );
+}
