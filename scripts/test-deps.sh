@@ -40,4 +40,7 @@ install_test_deps() {
   bash "$here/test-deps/gitops-tools.sh"
   export SHIPGATE_KUSTOMIZE="$SHIPGATE_TEST_BIN_DIR/kustomize"
   export SHIPGATE_HELM="$SHIPGATE_TEST_BIN_DIR/helm"
+  # Signing interoperability tests: cosign built from its Go module into the same cache.
+  bash "$here/test-deps/cosign.sh"
+  export SHIPGATE_COSIGN="$SHIPGATE_TEST_BIN_DIR/cosign"
 }

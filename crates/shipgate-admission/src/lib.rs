@@ -9,6 +9,8 @@
 //!   users, groups, the `shipgate.dev/ignore` annotation) and the allow/deny/warn decision.
 //! * [`manifest::render`]: the `ValidatingWebhookConfiguration` (url or service mode).
 //! * [`audit::audit`]: evaluates the objects already in a cluster.
+//! * [`images`]: optional image requirements (cosign signature from given keys, signed scan
+//!   attestation under a severity threshold), with a bounded TTL cache of verified digests.
 //!
 //! Deliberately not here: policy semantics (shipgate-policy decides what is violated),
 //! mutation (this is a validating webhook only), printing, and process-wide state (metrics
@@ -17,6 +19,7 @@
 
 pub mod audit;
 pub mod fuzz;
+pub mod images;
 pub mod manifest;
 pub mod metrics;
 pub mod policy;

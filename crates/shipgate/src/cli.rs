@@ -53,6 +53,20 @@ pub enum Command {
     /// cached steps, built-in gates, image assembly, signing and promotion.
     #[command(subcommand)]
     Pipeline(PipelineCommand),
+    /// Signing keys in cosign's format (ECDSA P-256, encrypted private key).
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Sign an image in a registry, as `cosign sign --key` does (signature stored at the
+    /// tag sha256-<digest>.sig of its repository).
+    Sign(SignArgs),
+    /// Verify an image's cosign signatures with public keys; prints the verified payloads.
+    Verify(VerifyArgs),
+    /// Attach a signed in-toto attestation (SBOM, provenance, scan report...) to an image, as
+    /// `cosign attest --key` does (stored at sha256-<digest>.att).
+    Attest(AttestArgs),
+    /// Verify an image's attestations with public keys; prints the verified in-toto
+    /// statements as JSON.
+    VerifyAttestation(VerifyAttestationArgs),
 }
 
 /// `shipgate pipeline ...`
@@ -110,6 +124,139 @@ pub struct PipelineRunArgs {
     /// Output on stdout: a table of steps, or the run record as JSON.
     #[arg(long, value_enum, default_value = "table")]
     pub format: SummaryFormat,
+}
+
+/// `shipgate key ...`
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Write a new key pair, PREFIX.key (encrypted, mode 0600) and PREFIX.pub, as
+    /// `cosign generate-key-pair` does. Existing files are never overwritten.
+    Generate(KeyGenerateArgs),
+}
+
+/// Where the private key's password comes from.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Key password")]
+pub struct PasswordArgs {
+    /// Read the password from FILE (one trailing newline is dropped). Default: the
+    /// COSIGN_PASSWORD environment variable, which may be empty.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+/// How to reach the registry.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Registry")]
+pub struct RegistryArgs {
+    /// Allow plain HTTP to a registry on a loopback address (127.0.0.1, ::1, localhost) — never
+    /// to any other host.
+    #[arg(long)]
+    pub insecure_registry: bool,
+}
+
+/// `shipgate key generate`
+#[derive(Debug, Args)]
+pub struct KeyGenerateArgs {
+    /// Path prefix of the two files written.
+    #[arg(long, default_value = "cosign", value_name = "PREFIX")]
+    pub output_key_prefix: PathBuf,
+
+    /// Password options.
+    #[command(flatten)]
+    pub password: PasswordArgs,
+}
+
+/// `shipgate sign`
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// Registry reference, `host[:port]/repo@sha256:...` (a tag is resolved to its digest, with
+    /// a warning: tags move).
+    pub image: String,
+
+    /// Private key file (cosign format).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+
+    /// Annotation added to the signed payload's `optional` section (repeatable).
+    #[arg(long = "annotation", short = 'a', value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+
+    /// Password options.
+    #[command(flatten)]
+    pub password: PasswordArgs,
+
+    /// Registry options.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// `shipgate verify`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Registry reference (a tag is resolved to its digest).
+    pub image: String,
+
+    /// Public key file; a signature from any of them is accepted (repeatable).
+    #[arg(long = "key", value_name = "FILE", required = true)]
+    pub keys: Vec<PathBuf>,
+
+    /// Output format: table (one line per signature) or json (the verified payloads, as
+    /// cosign prints them).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: SummaryFormat,
+
+    /// Registry options.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// `shipgate attest`
+#[derive(Debug, Args)]
+pub struct AttestArgs {
+    /// Registry reference (a tag is resolved to its digest, with a warning).
+    pub image: String,
+
+    /// Private key file (cosign format).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+
+    /// The predicate: an SBOM, a provenance document, a shipgate JSON report...
+    #[arg(long, value_name = "FILE")]
+    pub predicate: PathBuf,
+
+    /// Predicate type: custom, cyclonedx, spdx, spdxjson, slsaprovenance, slsaprovenance02,
+    /// slsaprovenance1, link, vuln, openvex (cosign's names), scan-report (shipgate's scan
+    /// report), or a URI.
+    #[arg(long = "type", default_value = "custom", value_name = "NAME|URI")]
+    pub predicate_type: String,
+
+    /// Password options.
+    #[command(flatten)]
+    pub password: PasswordArgs,
+
+    /// Registry options.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// `shipgate verify-attestation`
+#[derive(Debug, Args)]
+pub struct VerifyAttestationArgs {
+    /// Registry reference (a tag is resolved to its digest).
+    pub image: String,
+
+    /// Public key file; an attestation signed by any of them is accepted (repeatable).
+    #[arg(long = "key", value_name = "FILE", required = true)]
+    pub keys: Vec<PathBuf>,
+
+    /// Only attestations of this predicate type (a name as for `attest --type`, or a URI).
+    /// Default: every verified attestation.
+    #[arg(long = "type", value_name = "NAME|URI")]
+    pub predicate_type: Option<String>,
+
+    /// Registry options.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// `shipgate scan ...`
@@ -661,6 +808,12 @@ pub struct AdmissionServeArgs {
     /// Configuration file (the `config:` section selects the built-in rules).
     #[arg(long, value_name = "FILE", env = env::SHIPGATE_CONFIG)]
     pub config: Option<PathBuf>,
+
+    /// Image requirements (YAML): for images matching patterns, a cosign signature from given
+    /// public keys and optionally a signed scan-report attestation below a severity
+    /// (docs/admission.md). Loaded at start-up.
+    #[arg(long, value_name = "FILE")]
+    pub image_policy: Option<PathBuf>,
 }
 
 /// `shipgate admission manifest`

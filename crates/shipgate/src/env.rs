@@ -32,3 +32,7 @@ pub fn cache_dir() -> std::path::PathBuf {
         home.join(".cache/shipgate")
     }
 }
+
+/// Password of the private key for `key generate`, `sign` and `attest` (cosign's variable;
+/// may be empty). `--password-file` takes precedence.
+pub const COSIGN_PASSWORD: &str = "COSIGN_PASSWORD";

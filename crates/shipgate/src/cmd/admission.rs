@@ -63,10 +63,22 @@ fn serve(a: AdmissionServeArgs) -> anyhow::Result<i32> {
         groups: a.exempt_groups.iter().cloned().collect(),
     };
     let paths = cfg.policy_paths(&a.policy);
-    let loader: Arc<dyn PolicyLoader> = Arc::new(PolicySetLoader {
+    let policies = PolicySetLoader {
         paths,
         settings: (!a.no_builtin).then(|| cfg.file.config.clone()),
-    });
+    };
+    // Image requirements (signatures, scan attestations) load before the port is bound too.
+    let loader: Arc<dyn PolicyLoader> = match &a.image_policy {
+        None => Arc::new(policies),
+        Some(file) => {
+            let images = shipgate_admission::images::ImagePolicy::load(file)
+                .map_err(|e| anyhow::anyhow!("--image-policy: {e}"))?;
+            Arc::new(shipgate_admission::images::ImageGateLoader::new(
+                policies,
+                Arc::new(images),
+            ))
+        }
+    };
     let rt = runtime()?;
     rt.block_on(async move {
         let server = Server::bind(config, loader)

@@ -12,8 +12,9 @@ mod sast;
 mod sbom;
 mod scan_all;
 mod secrets;
+mod sign;
 
-use crate::cli::{Cli, Command, HookCommand, ScanCommand};
+use crate::cli::{Cli, Command, HookCommand, KeyCommand, ScanCommand};
 
 /// Run the parsed command; `Err` is a setup failure reported as exit code 2.
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
@@ -32,5 +33,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Hook(HookCommand::Install(args)) => hook::install(args),
         Command::Hook(HookCommand::Run(args)) => hook::run(args),
         Command::Pipeline(cmd) => pipeline::run(cmd),
+        Command::Key(KeyCommand::Generate(args)) => sign::generate(args),
+        Command::Sign(args) => sign::sign(args),
+        Command::Verify(args) => sign::verify(args),
+        Command::Attest(args) => sign::attest(args),
+        Command::VerifyAttestation(args) => sign::verify_attestation(args),
     }
 }

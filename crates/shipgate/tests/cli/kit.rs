@@ -48,7 +48,13 @@ pub fn run_in(cwd: &Path, args: &[&str]) -> Run {
 pub fn run_with_env(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(bin());
     cmd.args(args).current_dir(cwd);
-    for var in ["SHIPGATE_CONFIG", "SHIPGATE_FAIL_ON", "SHIPGATE_FORMAT"] {
+    for var in [
+        "SHIPGATE_CONFIG",
+        "SHIPGATE_FAIL_ON",
+        "SHIPGATE_FORMAT",
+        "COSIGN_PASSWORD",
+        "DOCKER_CONFIG",
+    ] {
         cmd.env_remove(var);
     }
     cmd.env("NO_COLOR", "1");

@@ -9,3 +9,4 @@ mod pipeline;
 mod report;
 mod sast;
 mod secrets;
+mod sign;
