@@ -94,10 +94,10 @@ log "20 steps, bubblewrap vs none"
 hyperfine -N -w 2 -r 15 --export-json "$WORK/sb.json" \
   "$BIN pipeline run --workspace $SB --jobs 1 --sandbox bubblewrap --format json" \
   "$BIN pipeline run --workspace $SB --jobs 1 --sandbox none --format json" >&2
-read -r bw none < <(hf "$WORK/sb.json" | awk '{printf "%s ", $1}')
+read -r bw none < <(hf "$WORK/sb.json" | awk '{printf "%s ", $1} END {print ""}')
 per_step=$(python3 -c "print(f'{($bw - $none)/20:.2f}')")
 hyperfine -N -w 3 -r 30 --export-json "$WORK/bw.json" "bwrap --die-with-parent --new-session --unshare-all --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp true" "true" >&2
-read -r bw1 true1 < <(hf "$WORK/bw.json" | awk '{printf "%s ", $1}')
+read -r bw1 true1 < <(hf "$WORK/bw.json" | awk '{printf "%s ", $1} END {print ""}')
 
 # ---------------------------------------------------------------- 3. image assembly
 SRC="${BENCH_IMAGE_SRC:-$CACHE/pipeline-image-src}"
@@ -122,7 +122,7 @@ log "image assembly of $((size / 1000000)) MB"
 hyperfine -w 1 -r 5 --export-json "$WORK/img.json" \
   -n "shipgate build-image" "$BIN pipeline run --workspace $IMG --no-cache --sandbox none --format json" \
   -n "tar | gzip -6" "tar -C $IMG/payload -cf - . | gzip -6 > $WORK/ref.tar.gz" >&2
-read -r ours ref < <(hf "$WORK/img.json" s | awk '{printf "%s ", $1}')
+read -r ours ref < <(hf "$WORK/img.json" s | awk '{printf "%s ", $1} END {print ""}')
 ratio=$(python3 -c "print(f'{$ours/$ref:.2f}')")
 layer=$(find "$IMG/out/image/blobs/sha256" -type f -size +1M -printf '%s\n' | sort -n | tail -1)
 
