@@ -294,6 +294,26 @@ pub fn promote(req: &PromoteRequest) -> Result<PromoteOutcome, GitopsError> {
         ));
     }
 
+    // A review branch must be new: refuse before doing any work.
+    if let Some(review) = &req.review_branch {
+        let mut cmd = hermetic_command(&work.env);
+        cmd.args(["ls-remote", "--heads", "--"])
+            .arg(&req.repo)
+            .arg(format!("refs/heads/{review}"));
+        let out = work.run_raw(cmd, "git ls-remote", true)?;
+        if !out.status.success() {
+            return Err(GitopsError::Promote(redact(&format!(
+                "reading the branches of {shown}: {}",
+                stderr_lines(&out.stderr)
+            ))));
+        }
+        if !out.stdout.is_empty() {
+            return Err(GitopsError::Promote(format!(
+                "review branch {review} already exists in {shown}; choose another name"
+            )));
+        }
+    }
+
     // Clone the target branch, shallowly.
     let mut cmd = hermetic_command(&work.env);
     cmd.args([
@@ -475,13 +495,17 @@ fn push(work: &Work, req: &PromoteRequest, target: &str, shown: &str) -> Result<
             "review branch {target} already exists in {shown}; choose another name"
         )));
     }
-    if status.starts_with("[rejected]")
-        && (status.contains("fetch first") || status.contains("non-fast-forward"))
-        && req.review_branch.is_none()
-    {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Behind: refused as non-fast-forward, or another push won the race for the ref lock on
+    // the server after our refs were advertised (`cannot lock ref ... but expected ...`).
+    let lost_lock = status.starts_with("[remote rejected]")
+        && status.contains("failed to update ref")
+        && (stderr.contains("but expected") || stderr.contains("cannot lock ref"));
+    let non_ff = status.starts_with("[rejected]")
+        && (status.contains("fetch first") || status.contains("non-fast-forward"));
+    if (non_ff || lost_lock) && req.review_branch.is_none() {
         return Ok(Push::Behind);
     }
-    let stderr = String::from_utf8_lossy(&out.stderr);
     let remote: Vec<&str> = stderr
         .lines()
         .filter_map(|l| l.strip_prefix("remote:"))
