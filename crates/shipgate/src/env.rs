@@ -8,6 +8,8 @@ pub const SHIPGATE_FAIL_ON: &str = "SHIPGATE_FAIL_ON";
 pub const SHIPGATE_FORMAT: &str = "SHIPGATE_FORMAT";
 /// Where caches and the vulnerability database live (default: the platform cache dir + `/shipgate`).
 pub const SHIPGATE_CACHE_DIR: &str = "SHIPGATE_CACHE_DIR";
+/// Credentials file for `shipgate promote` (same as `--credentials`).
+pub const SHIPGATE_GIT_CREDENTIALS: &str = "SHIPGATE_GIT_CREDENTIALS";
 /// Any value disables colours (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
 

@@ -5,6 +5,7 @@ mod deps;
 mod gitops;
 mod help;
 mod kit;
+mod promote;
 mod report;
 mod sast;
 mod secrets;
