@@ -99,6 +99,30 @@ pub enum GitopsError {
         /// What is wrong.
         message: String,
     },
+    // --- promote ---
+    /// A file to edit is invalid YAML, or a match cannot be edited in place.
+    #[error("{path}:{line}:{column}: {message}")]
+    Edit {
+        /// The file (repository-relative).
+        path: String,
+        /// 1-based line.
+        line: u32,
+        /// 1-based column.
+        column: u32,
+        /// What is wrong.
+        message: String,
+    },
+    /// Nothing in the file names the image being promoted.
+    #[error("{path}: {message}")]
+    NoMatch {
+        /// The file (repository-relative).
+        path: String,
+        /// What was looked for.
+        message: String,
+    },
+    /// A promotion's git step failed (clone, commit, push refused, retries exhausted).
+    #[error("promote: {0}")]
+    Promote(String),
 }
 
 impl GitopsError {

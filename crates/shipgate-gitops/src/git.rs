@@ -178,10 +178,26 @@ pub struct GitCache {
     memo: Mutex<HashMap<MemoKey, (String, Instant)>>,
 }
 
-struct Env {
-    vars: Vec<(String, String)>,
+/// The environment of one hermetic git call (see the module docs), shared with
+/// [`crate::promote`].
+pub(crate) struct Env {
+    pub(crate) vars: Vec<(String, String)>,
     // Keeps the SSH key and known_hosts files alive for the duration of the call.
     _files: Option<tempfile::TempDir>,
+}
+
+/// A `git` command with a cleared environment plus `env` (only PATH, HOME, TMPDIR and the
+/// TLS trust variables are passed through).
+pub(crate) fn hermetic_command(env: &Env) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.env_clear();
+    for key in ["PATH", "HOME", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR"] {
+        if let Some(v) = std::env::var_os(key) {
+            cmd.env(key, v);
+        }
+    }
+    cmd.envs(env.vars.iter().map(|(k, v)| (k, v)));
+    cmd
 }
 
 /// A digest naming the credential (not revealing it), so that answers obtained with one
@@ -240,65 +256,72 @@ impl GitCache {
     }
 
     fn env(&self, url: &str, cred: Option<&Credential>) -> Result<Env, GitopsError> {
-        let mut vars: Vec<(String, String)> = vec![
-            ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
-            ("GIT_CONFIG_GLOBAL".into(), "/dev/null".into()),
-            ("GIT_TERMINAL_PROMPT".into(), "0".into()),
-            ("GIT_ASKPASS".into(), "/bin/false".into()),
-            ("SSH_ASKPASS".into(), "/bin/false".into()),
-            ("LC_ALL".into(), "C".into()),
-        ];
-        let mut files = None;
-        let mut config: Vec<(String, String)> = vec![
-            // Never run credential helpers the machine may have configured.
-            ("credential.helper".into(), String::new()),
-            ("protocol.version".into(), "2".into()),
-            ("core.hooksPath".into(), "/dev/null".into()),
-        ];
-        match cred {
-            Some(Credential::Basic { username, password }) => {
-                let token = base64::engine::general_purpose::STANDARD
-                    .encode(format!("{username}:{password}"));
-                config.push((
-                    format!("http.{url}.extraHeader"),
-                    format!("Authorization: Basic {token}"),
-                ));
-            }
-            Some(Credential::Ssh {
-                private_key,
-                known_hosts,
-            }) => {
-                let dir = tempfile::Builder::new()
-                    .prefix("shipgate-ssh-")
-                    .tempdir()
-                    .map_err(GitopsError::io("creating a directory for the SSH key"))?;
-                let key = dir.path().join("id");
-                write_private(&key, private_key.trim_end().to_string() + "\n")?;
-                let mut cmd = format!(
-                    "ssh -i {} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes",
-                    key.display()
-                );
-                if let Some(kh) = known_hosts {
-                    let path = dir.path().join("known_hosts");
-                    write_private(&path, kh.clone())?;
-                    cmd.push_str(&format!(" -o UserKnownHostsFile={}", path.display()));
-                }
-                vars.push(("GIT_SSH_COMMAND".into(), cmd));
-                files = Some(dir);
-            }
-            None => {}
-        }
-        vars.push(("GIT_CONFIG_COUNT".into(), config.len().to_string()));
-        for (i, (k, v)) in config.into_iter().enumerate() {
-            vars.push((format!("GIT_CONFIG_KEY_{i}"), k));
-            vars.push((format!("GIT_CONFIG_VALUE_{i}"), v));
-        }
-        Ok(Env {
-            vars,
-            _files: files,
-        })
+        hermetic_env(url, cred)
     }
+}
 
+/// The hermetic environment for talking to `url` with `cred` (see the module docs).
+pub(crate) fn hermetic_env(url: &str, cred: Option<&Credential>) -> Result<Env, GitopsError> {
+    let mut vars: Vec<(String, String)> = vec![
+        ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
+        ("GIT_CONFIG_GLOBAL".into(), "/dev/null".into()),
+        ("GIT_TERMINAL_PROMPT".into(), "0".into()),
+        ("GIT_ASKPASS".into(), "/bin/false".into()),
+        ("SSH_ASKPASS".into(), "/bin/false".into()),
+        ("LC_ALL".into(), "C".into()),
+    ];
+    let mut files = None;
+    let mut config: Vec<(String, String)> = vec![
+        // Never run credential helpers the machine may have configured.
+        ("credential.helper".into(), String::new()),
+        ("protocol.version".into(), "2".into()),
+        ("core.hooksPath".into(), "/dev/null".into()),
+    ];
+    match cred {
+        Some(Credential::Basic { username, password }) => {
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+            config.push((
+                format!("http.{url}.extraHeader"),
+                format!("Authorization: Basic {token}"),
+            ));
+        }
+        Some(Credential::Ssh {
+            private_key,
+            known_hosts,
+        }) => {
+            let dir = tempfile::Builder::new()
+                .prefix("shipgate-ssh-")
+                .tempdir()
+                .map_err(GitopsError::io("creating a directory for the SSH key"))?;
+            let key = dir.path().join("id");
+            write_private(&key, private_key.trim_end().to_string() + "\n")?;
+            let mut cmd = format!(
+                "ssh -i {} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes",
+                key.display()
+            );
+            if let Some(kh) = known_hosts {
+                let path = dir.path().join("known_hosts");
+                write_private(&path, kh.clone())?;
+                cmd.push_str(&format!(" -o UserKnownHostsFile={}", path.display()));
+            }
+            vars.push(("GIT_SSH_COMMAND".into(), cmd));
+            files = Some(dir);
+        }
+        None => {}
+    }
+    vars.push(("GIT_CONFIG_COUNT".into(), config.len().to_string()));
+    for (i, (k, v)) in config.into_iter().enumerate() {
+        vars.push((format!("GIT_CONFIG_KEY_{i}"), k));
+        vars.push((format!("GIT_CONFIG_VALUE_{i}"), v));
+    }
+    Ok(Env {
+        vars,
+        _files: files,
+    })
+}
+
+impl GitCache {
     fn git(
         &self,
         env: &Env,
@@ -306,18 +329,11 @@ impl GitCache {
         args: &[&str],
         timeout: Duration,
     ) -> Result<String, String> {
-        let mut cmd = Command::new("git");
+        let mut cmd = hermetic_command(env);
         if let Some(d) = dir {
             cmd.arg("--git-dir").arg(d);
         }
         cmd.args(args);
-        cmd.env_clear();
-        for key in ["PATH", "HOME", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR"] {
-            if let Some(v) = std::env::var_os(key) {
-                cmd.env(key, v);
-            }
-        }
-        cmd.envs(env.vars.iter().map(|(k, v)| (k, v)));
         let limits = Limits {
             timeout,
             max_stdout: 64 * 1024 * 1024,

@@ -27,7 +27,9 @@ pub mod manifest;
 pub mod metrics;
 pub mod objects;
 pub mod process;
+pub mod promote;
 pub mod render;
 pub mod sync;
+pub mod yamledit;
 
 pub use error::GitopsError;

@@ -44,6 +44,18 @@ pub enum Command {
     /// history and rollback.
     #[command(subcommand)]
     Gitops(GitopsCommand),
+    /// Pin a new image digest in a manifests repository (manifest, kustomization or Helm
+    /// values), commit with trailers and push: the GitOps delivery step.
+    ///
+    /// Clones BRANCH shallowly into a private temporary directory, rewrites the image reference
+    /// in FILE (only the edited values change; comments and formatting are kept), commits
+    /// `promote NAME to sha256:<12 hex>` with Shipgate-Image, Shipgate-Source-Commit and
+    /// Shipgate-Pipeline-Run trailers, and pushes. A push refused as non-fast-forward is
+    /// retried on the new remote head. See docs/promote.md.
+    ///
+    /// Exit codes: 0 pushed or already up to date, 2 error (nothing pushed, nothing left
+    /// behind).
+    Promote(PromoteArgs),
     /// Write a software bill of materials (CycloneDX 1.6 or SPDX 2.3 JSON).
     Sbom(SbomArgs),
     /// Git hooks: install the pre-commit hook, or run it.
@@ -1120,4 +1132,81 @@ pub struct GitopsManifestArgs {
     /// Replicas (one leads, the others stand by).
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub replicas: u32,
+}
+
+/// Kind of the file `promote` edits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PromoteKind {
+    /// Kubernetes manifests: `image:` of containers, initContainers, ephemeralContainers.
+    Manifest,
+    /// A kustomization file: the `images:` entry.
+    Kustomization,
+    /// Helm values: `repository:` mappings or `image:` strings.
+    Helm,
+}
+
+/// `shipgate promote`
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The manifests repository (https://, ssh://, file://, or any URL git understands).
+    #[arg(long, value_name = "URL")]
+    pub repo: String,
+
+    /// The file to edit, relative to the repository root.
+    #[arg(long, value_name = "FILE")]
+    pub path: String,
+
+    /// The image to pin: NAME@sha256:<64 hex>, NAME without a tag.
+    #[arg(long, value_name = "NAME@sha256:DIGEST")]
+    pub image: String,
+
+    /// The branch to update (and to start the review branch from).
+    #[arg(long, default_value = "main", value_name = "BRANCH")]
+    pub branch: String,
+
+    /// Push the commit to this new branch instead, for a pull request (it must not exist).
+    #[arg(long, value_name = "BRANCH")]
+    pub review_branch: Option<String>,
+
+    /// The commit the image was built from (Shipgate-Source-Commit trailer).
+    #[arg(long, value_name = "SHA")]
+    pub source_commit: Option<String>,
+
+    /// The pipeline run that produced the image (Shipgate-Pipeline-Run trailer).
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+
+    /// Sign the commit with this SSH private key (gpg.format=ssh).
+    #[arg(long, value_name = "SSH_KEY_FILE")]
+    pub sign_key: Option<PathBuf>,
+
+    /// Author and committer, "Name <email>" (default: shipgate <shipgate@localhost>).
+    #[arg(long, value_name = "NAME <EMAIL>")]
+    pub author: Option<String>,
+
+    /// File kind (default: detected from the file name and contents).
+    #[arg(long, value_enum)]
+    pub kind: Option<PromoteKind>,
+
+    /// Keep the tag: write NAME:tag@sha256:... and keep a kustomize newTag.
+    #[arg(long)]
+    pub keep_tag: bool,
+
+    /// Helm values: the dotted path of the image value (`image`, `backend.image`) instead of
+    /// searching for `repository: NAME`.
+    #[arg(long, value_name = "KEY")]
+    pub helm_key: Option<String>,
+
+    /// Repository credentials: a YAML file with `username` and `password`, or
+    /// `sshPrivateKey` (and `sshKnownHosts`).
+    #[arg(long, value_name = "FILE", env = env::SHIPGATE_GIT_CREDENTIALS)]
+    pub credentials: Option<PathBuf>,
+
+    /// Push attempts when other pushes land first (non-fast-forward).
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: GitopsFormat,
 }

@@ -10,6 +10,8 @@ pub const SHIPGATE_FORMAT: &str = "SHIPGATE_FORMAT";
 pub const SHIPGATE_CACHE_DIR: &str = "SHIPGATE_CACHE_DIR";
 /// Step isolation for `shipgate pipeline run` (`bubblewrap` or `none`).
 pub const SHIPGATE_SANDBOX: &str = "SHIPGATE_SANDBOX";
+/// Credentials file for `shipgate promote` (same as `--credentials`).
+pub const SHIPGATE_GIT_CREDENTIALS: &str = "SHIPGATE_GIT_CREDENTIALS";
 /// Any value disables colours (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
 

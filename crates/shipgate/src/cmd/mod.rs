@@ -8,6 +8,7 @@ mod hook;
 mod image;
 mod pipeline;
 mod policy;
+mod promote;
 mod sast;
 mod sbom;
 mod scan_all;
@@ -27,6 +28,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Admission(cmd) => admission::run(cmd),
         Command::Gitops(cmd) => gitops::run(cmd),
         Command::Db(cmd) => db::run(cmd),
+        Command::Promote(args) => promote::run(args),
         Command::Sbom(args) => sbom::run(args),
         Command::Scan(ScanCommand::Secrets(args)) => secrets::run(args),
         Command::Scan(ScanCommand::Sast(args)) => sast::run(args),

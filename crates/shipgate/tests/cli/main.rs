@@ -6,6 +6,8 @@ mod gitops;
 mod help;
 mod kit;
 mod pipeline;
+mod pipeline_e2e;
+mod promote;
 mod report;
 mod sast;
 mod secrets;
