@@ -8,6 +8,9 @@
 //! sync waves, waiting for [`health`] between waves), prune owned objects that left Git, and
 //! record the result in the application's history.
 //!
+//! Promotion ([`promote`], [`yamledit`]) is the write side: pin a new image digest in the
+//! manifests repository with an in-place YAML edit, commit with trailers, push with retry.
+//!
 //! Deliberately not here: printing (the binary renders), policy rules (shipgate-policy),
 //! kubeconfig handling (shipgate-kube), in-process Kustomize or Helm (the real tools run as
 //! child processes, bounded in time and output).
