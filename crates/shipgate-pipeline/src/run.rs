@@ -120,6 +120,7 @@ pub fn run(
     let n = pipeline.steps.len();
     let mut done: Vec<Option<Done>> = (0..n).map(|_| None).collect();
     let mut keys: Vec<Option<String>> = vec![None; n];
+    let mut inherited: Vec<BTreeMap<String, String>> = vec![BTreeMap::new(); n];
     let mut running = 0usize;
     let mut order: Vec<usize> = Vec::new();
     let index: HashMap<&str, usize> = pipeline
@@ -172,12 +173,16 @@ pub fn run(
                     });
                     continue;
                 }
-                let mut vars = globals.clone();
+                // Variables of every step upstream (each Done carries its ancestors' too).
+                let mut upstream: BTreeMap<String, String> = BTreeMap::new();
                 for &j in &needs {
                     if let Some(d) = &done[j] {
-                        vars.extend(d.vars.clone());
+                        upstream.extend(d.vars.clone());
                     }
                 }
+                inherited[i] = upstream.clone();
+                let mut vars = globals.clone();
+                vars.extend(upstream);
                 let resolved = match resolve(step, &vars) {
                     Ok(r) => r,
                     Err(message) => {
@@ -224,7 +229,11 @@ pub fn run(
                     order.push(i);
                     done[i] = Some(Done {
                         record,
-                        vars: prev.vars,
+                        vars: {
+                            let mut v = inherited[i].clone();
+                            v.extend(prev.vars);
+                            v
+                        },
                     });
                     continue;
                 }
@@ -270,6 +279,10 @@ pub fn run(
                 let Ok((i, d)) = rx.recv() else { break };
                 running -= 1;
                 on_event(Event::Finished(&d.record));
+                let mut d = d;
+                let mut v = std::mem::take(&mut inherited[i]);
+                v.extend(std::mem::take(&mut d.vars));
+                d.vars = v;
                 done[i] = Some(d);
             }
         }
@@ -372,10 +385,13 @@ pub fn substitute(text: &str, vars: &BTreeMap<String, String>) -> Result<String,
         let ours = name.starts_with("steps.")
             || name.starts_with("run.")
             || name.starts_with("git.")
-            || name == "workspace";
+            || name.starts_with("env.")
+            || name == "workspace"
+            || name == "shipgate";
         if ours {
-            match vars.get(name) {
-                Some(v) => out.push_str(v),
+            let from_env = name.strip_prefix("env.").and_then(|k| std::env::var(k).ok());
+            match vars.get(name).cloned().or(from_env) {
+                Some(v) => out.push_str(&v),
                 None => {
                     return Err(format!(
                         "unknown variable ${{{name}}} (a `steps.` variable needs that step in `needs`; `git.commit` needs a git work tree; `env.` needs the variable set)"
@@ -466,6 +482,9 @@ fn step_key(
     }
     for w in &step.writable {
         k.field("writable", w.as_os_str().as_encoded_bytes());
+    }
+    for r in &step.readable {
+        k.field("readable", r.as_os_str().as_encoded_bytes());
     }
     k.field("network", &[step.network as u8]);
     k.field("limits", format!("{:?}", step.limits).as_bytes());
@@ -724,6 +743,9 @@ fn run_process(
         cwd: ws,
         ro_binds: {
             let mut v = vec![ws.clone(), ctx.opts.shipgate_exe.clone()];
+            for r in &step.readable {
+                v.push(PathBuf::from(substitute(&r.display().to_string(), &BTreeMap::new())?));
+            }
             v.extend(
                 ctx.opts
                     .base_env
@@ -974,6 +996,9 @@ mod tests {
                 .contains("steps.nope.image")
         );
         assert_eq!(substitute("open ${", &vars).unwrap(), "open ${");
+        // SAFETY of the test: no other test reads this variable.
+        assert_eq!(substitute("${env.PATH}", &vars).unwrap(), std::env::var("PATH").unwrap());
+        assert!(substitute("${env.SHIPGATE_TEST_SURELY_UNSET}", &vars).is_err());
     }
 
     #[test]

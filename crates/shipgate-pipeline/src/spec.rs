@@ -61,6 +61,9 @@ pub struct Step {
     pub pass_env: Vec<String>,
     /// Extra host paths the step may write (e.g. a local bare repository it pushes to).
     pub writable: Vec<PathBuf>,
+    /// Host paths under `/tmp` the step must see (the sandbox's `/tmp` is private; everything
+    /// else on the host is visible read-only anyway), e.g. a key file.
+    pub readable: Vec<PathBuf>,
 }
 
 /// Resource limits of a sandboxed step (applied with `prlimit`).
@@ -204,6 +207,8 @@ struct RawStep {
     pass_env: Vec<String>,
     #[serde(default)]
     writable: Vec<PathBuf>,
+    #[serde(default)]
+    readable: Vec<PathBuf>,
 }
 
 /// The scanners a `gate:` step can name.
@@ -421,6 +426,7 @@ fn build(path: &Path, raw: RawPipeline) -> Result<Pipeline, Error> {
                 limits: r.limits,
                 pass_env: r.pass_env,
                 writable: r.writable,
+                readable: r.readable,
             },
         ));
     }
