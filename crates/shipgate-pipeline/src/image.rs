@@ -494,7 +494,11 @@ pub fn fetch_base(
         )
         .map_err(|e| Error::Image(format!("{reference}: config: {e}")))?;
         let manifest_digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
-        Ok(Base { config, layers, manifest_digest })
+        Ok(Base {
+            config,
+            layers,
+            manifest_digest,
+        })
     })
 }
 

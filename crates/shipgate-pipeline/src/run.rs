@@ -134,6 +134,7 @@ pub fn run(
     let result = std::thread::scope(|scope| -> Result<(), Error> {
         let (tx, rx) = mpsc::channel::<(usize, Done)>();
         let mut started_set = vec![false; n];
+        let mut remote_busy = false;
         loop {
             // Start every ready step we have room for (file order among ready steps).
             let mut progressed = false;
@@ -142,6 +143,12 @@ pub fn run(
                     continue;
                 }
                 let step = &pipeline.steps[i];
+                // `shipgate:` steps change shared remote state (the `.sig`/`.att` manifests of
+                // one image, a manifests branch): one at a time, so that two attestations of
+                // the same image cannot overwrite each other's manifest.
+                if matches!(step.kind, StepKind::Shipgate(_)) && remote_busy {
+                    continue;
+                }
                 let needs: Vec<usize> = step
                     .needs
                     .iter()
@@ -239,6 +246,9 @@ pub fn run(
                 }
                 on_event(Event::Started(&step.name));
                 running += 1;
+                if matches!(step.kind, StepKind::Shipgate(_)) {
+                    remote_busy = true;
+                }
                 order.push(i);
                 let tx = tx.clone();
                 let ctx = StepCtx {
@@ -278,6 +288,9 @@ pub fn run(
             if running > 0 {
                 let Ok((i, d)) = rx.recv() else { break };
                 running -= 1;
+                if matches!(pipeline.steps[i].kind, StepKind::Shipgate(_)) {
+                    remote_busy = false;
+                }
                 on_event(Event::Finished(&d.record));
                 let mut d = d;
                 let mut v = std::mem::take(&mut inherited[i]);
@@ -389,7 +402,9 @@ pub fn substitute(text: &str, vars: &BTreeMap<String, String>) -> Result<String,
             || name == "workspace"
             || name == "shipgate";
         if ours {
-            let from_env = name.strip_prefix("env.").and_then(|k| std::env::var(k).ok());
+            let from_env = name
+                .strip_prefix("env.")
+                .and_then(|k| std::env::var(k).ok());
             match vars.get(name).cloned().or(from_env) {
                 Some(v) => out.push_str(&v),
                 None => {
@@ -744,7 +759,10 @@ fn run_process(
         ro_binds: {
             let mut v = vec![ws.clone(), ctx.opts.shipgate_exe.clone()];
             for r in &step.readable {
-                v.push(PathBuf::from(substitute(&r.display().to_string(), &BTreeMap::new())?));
+                v.push(PathBuf::from(substitute(
+                    &r.display().to_string(),
+                    &BTreeMap::new(),
+                )?));
             }
             v.extend(
                 ctx.opts
@@ -910,7 +928,12 @@ fn build_image(
 }
 
 /// The SLSA provenance v1 predicate (https://slsa.dev/provenance/v1) of an image step.
-fn provenance(ctx: &StepCtx<'_>, spec: &crate::spec::ImageSpec, built: &image::Built, base_digest: Option<&str>) -> serde_json::Value {
+fn provenance(
+    ctx: &StepCtx<'_>,
+    spec: &crate::spec::ImageSpec,
+    built: &image::Built,
+    base_digest: Option<&str>,
+) -> serde_json::Value {
     let mut deps = Vec::new();
     if let Some(c) = &ctx.meta.source_commit {
         deps.push(json!({"uri": format!("git+file://{}", ctx.opts.workspace.display()), "digest": {"gitCommit": c}}));
@@ -997,7 +1020,10 @@ mod tests {
         );
         assert_eq!(substitute("open ${", &vars).unwrap(), "open ${");
         // SAFETY of the test: no other test reads this variable.
-        assert_eq!(substitute("${env.PATH}", &vars).unwrap(), std::env::var("PATH").unwrap());
+        assert_eq!(
+            substitute("${env.PATH}", &vars).unwrap(),
+            std::env::var("PATH").unwrap()
+        );
         assert!(substitute("${env.SHIPGATE_TEST_SURELY_UNSET}", &vars).is_err());
     }
 

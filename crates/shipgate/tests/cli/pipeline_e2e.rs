@@ -10,23 +10,41 @@ use crate::kit::run_with_env;
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .current_dir(dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn cosign() -> Option<PathBuf> {
-    let p = std::env::var_os("SHIPGATE_COSIGN").map(PathBuf::from).or_else(|| {
-        let p = shipgate_testenv::bin_dir().join("cosign");
-        p.exists().then_some(p)
-    });
+    let p = std::env::var_os("SHIPGATE_COSIGN")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let p = shipgate_testenv::bin_dir().join("cosign");
+            p.exists().then_some(p)
+        });
     if p.is_none() {
-        assert!(!shipgate_testenv::in_ci(), "cosign is required in CI (scripts/test-deps/cosign.sh)");
-        eprintln!("SKIPPED the cosign checks of the sample pipeline: no cosign (scripts/test-deps/cosign.sh)");
+        assert!(
+            !shipgate_testenv::in_ci(),
+            "cosign is required in CI (scripts/test-deps/cosign.sh)"
+        );
+        eprintln!(
+            "SKIPPED the cosign checks of the sample pipeline: no cosign (scripts/test-deps/cosign.sh)"
+        );
     }
     p
 }
@@ -79,9 +97,20 @@ fn sample_pipeline_builds_signs_attests_pushes_and_promotes() {
 
     // The manifests repository: a bare repo with the Deployment that runs the image.
     let bare = tmp.path().join("manifests.git");
-    git(tmp.path(), &["init", "-q", "--bare", bare.to_str().unwrap()]);
+    git(
+        tmp.path(),
+        &["init", "-q", "--bare", bare.to_str().unwrap()],
+    );
     let seed = tmp.path().join("seed");
-    git(tmp.path(), &["clone", "-q", bare.to_str().unwrap(), seed.to_str().unwrap()]);
+    git(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            bare.to_str().unwrap(),
+            seed.to_str().unwrap(),
+        ],
+    );
     std::fs::create_dir_all(seed.join("apps/sample")).unwrap();
     let deployment = format!(
         "# The sample service; the image line is promoted by the pipeline.\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: sample\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: {host}/sample/app:latest   # promoted\n"
@@ -93,12 +122,28 @@ fn sample_pipeline_builds_signs_attests_pushes_and_promotes() {
     git(&bare, &["symbolic-ref", "HEAD", "refs/heads/main"]);
 
     // A signing key, and a vulnerability database for the image gate.
-    let env_base: Vec<(&str, &str)> = vec![("SHIPGATE_CACHE_DIR", &cache_s), ("COSIGN_PASSWORD", "sample-pass")];
+    let env_base: Vec<(&str, &str)> = vec![
+        ("SHIPGATE_CACHE_DIR", &cache_s),
+        ("COSIGN_PASSWORD", "sample-pass"),
+    ];
     let prefix = tmp.path().join("cosign");
-    let r = run_with_env(tmp.path(), &["key", "generate", "--output-key-prefix", prefix.to_str().unwrap()], &env_base);
+    let r = run_with_env(
+        tmp.path(),
+        &[
+            "key",
+            "generate",
+            "--output-key-prefix",
+            prefix.to_str().unwrap(),
+        ],
+        &env_base,
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let advisories = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo/advisories");
-    let r = run_with_env(tmp.path(), &["db", "import", advisories.to_str().unwrap()], &env_base);
+    let r = run_with_env(
+        tmp.path(),
+        &["db", "import", advisories.to_str().unwrap()],
+        &env_base,
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
 
     let key = format!("{}.key", prefix.display());
@@ -127,30 +172,58 @@ fn sample_pipeline_builds_signs_attests_pushes_and_promotes() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(image.starts_with(&format!("{host}/sample/app@sha256:")), "{image}");
+    assert!(
+        image.starts_with(&format!("{host}/sample/app@sha256:")),
+        "{image}"
+    );
 
     // shipgate verifies its own signature and scan attestation.
     let pubkey = format!("{}.pub", prefix.display());
-    let v = run_with_env(tmp.path(), &["verify", &image, "--key", &pubkey, "--insecure-registry"], &env_base);
+    let v = run_with_env(
+        tmp.path(),
+        &["verify", &image, "--key", &pubkey, "--insecure-registry"],
+        &env_base,
+    );
     assert_eq!(v.code, 0, "{}", v.stderr);
     let v = run_with_env(
         tmp.path(),
-        &["verify-attestation", &image, "--key", &pubkey, "--type", "scan-report", "--insecure-registry"],
+        &[
+            "verify-attestation",
+            &image,
+            "--key",
+            &pubkey,
+            "--type",
+            "scan-report",
+            "--insecure-registry",
+        ],
         &env_base,
     );
     assert_eq!(v.code, 0, "{}", v.stderr);
     let statements: serde_json::Value = serde_json::from_str(&v.stdout).unwrap();
-    assert_eq!(statements[0]["predicate"]["scanner"], "image", "{statements}");
+    assert_eq!(
+        statements[0]["predicate"]["scanner"], "image",
+        "{statements}"
+    );
 
     // The real cosign verifies the signature and the SBOM and provenance attestations.
     if let Some(cosign) = cosign() {
         let check = |args: &[&str]| {
             let out = Command::new(&cosign)
                 .args(args)
-                .args(["--key", &pubkey, "--insecure-ignore-tlog=true", "--allow-insecure-registry", &image])
+                .args([
+                    "--key",
+                    &pubkey,
+                    "--insecure-ignore-tlog=true",
+                    "--allow-insecure-registry",
+                    &image,
+                ])
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "cosign {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "cosign {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             String::from_utf8_lossy(&out.stdout).into_owned()
         };
         let sig = check(&["verify"]);
@@ -168,7 +241,16 @@ fn sample_pipeline_builds_signs_attests_pushes_and_promotes() {
         "only the image value changes"
     );
     let message = git(&bare, &["log", "-1", "--format=%B", "main"]);
-    assert!(message.contains(&format!("Shipgate-Source-Commit: {source_commit}")), "{message}");
-    assert!(message.contains(&format!("Shipgate-Pipeline-Run: {run_id}")), "{message}");
-    assert!(message.contains(&format!("Shipgate-Image: {image}")), "{message}");
+    assert!(
+        message.contains(&format!("Shipgate-Source-Commit: {source_commit}")),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("Shipgate-Pipeline-Run: {run_id}")),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("Shipgate-Image: {image}")),
+        "{message}"
+    );
 }
