@@ -27,3 +27,11 @@ pub use error::{Error, Problem};
 pub use record::{RunRecord, StepRecord, StepStatus};
 pub use run::{RunOptions, run};
 pub use spec::{Pipeline, Step, StepKind, load, parse};
+
+/// Fuzzing entry point: `data` as a pipeline file, both as `shipgate.yaml` (a `pipeline:`
+/// section) and as `.shipgate/pipeline.yaml`. Must never panic.
+pub fn fuzz_spec(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let _ = spec::parse(std::path::Path::new("shipgate.yaml"), &text);
+    let _ = spec::parse(std::path::Path::new(".shipgate/pipeline.yaml"), &text);
+}

@@ -621,6 +621,29 @@ mod tests {
     }
 
     #[test]
+    fn hostile_input_never_panics() {
+        let seed = b"pipeline:\n  steps:\n    - {name: a, run: x, needs: [b], outputs: [o], timeout: 5s, limits: {memory: 1Gi}}\n    - name: b\n      build-image: {layers: [{from: o, to: /x}], output: img}\n".to_vec();
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..400 {
+            let mut input = seed.clone();
+            for _ in 0..(next() % 6) {
+                let i = (next() % input.len() as u64) as usize;
+                input[i] = (next() & 0xff) as u8;
+            }
+            if round % 25 == 0 {
+                input = "- [".repeat(10_000).into_bytes();
+            }
+            crate::fuzz_spec(&input);
+        }
+    }
+
+    #[test]
     fn sizes_and_durations() {
         assert_eq!(parse_size("2Gi"), Some(2 << 30));
         assert_eq!(parse_size("10"), Some(10));

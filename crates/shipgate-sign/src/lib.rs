@@ -45,6 +45,22 @@ pub use keys::{
 pub use ops::{Pushed, Verified, VerifiedAttestations, VerifiedSignature, VerifiedStatement};
 pub use payload::SimpleSigning;
 
+/// Fuzzing entry point: `data` as every untrusted input this crate parses (PEM key files,
+/// DER keys, PKCS#8, DSSE envelopes, simple-signing payloads, in-toto statements; the
+/// encrypted-key decoder with an empty password). Must never panic.
+pub fn fuzz_inputs(data: &[u8]) {
+    let _ = pem::decode(data);
+    let _ = PublicKey::from_pem(data, "fuzz");
+    let _ = PublicKey::from_der(data, "fuzz");
+    let _ = SigningKey::from_pkcs8(data, "fuzz");
+    let _ = serde_json::from_slice::<attestation::Envelope>(data);
+    let _ = serde_json::from_slice::<SimpleSigning>(data);
+    let _ = serde_json::from_slice::<Statement>(data);
+    if data.len() < 4096 {
+        let _ = SigningKey::from_encrypted_pem(data, b"", "fuzz");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// Untrusted bytes (key files, payloads, envelopes) never panic the parsers: seeded random
