@@ -130,6 +130,13 @@ fn builds_gates_pushes_caches_and_records() {
         env: {{MODE: prod}}
         output: out/image
         push: {host}/demo/app:${{run.id}}
+    - name: derived
+      needs: [image]
+      build-image:
+        base: ${{steps.image.image}}
+        layers: [{{from: src, to: /src}}]
+        output: out/derived
+        push: {host}/demo/derived:v1
     - name: check-layout
       needs: [image]
       run: test -f ${{steps.image.layout}}/index.json && echo "${{steps.image.image}}" > out/ref/ref.txt
@@ -148,7 +155,7 @@ fn builds_gates_pushes_caches_and_records() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names.len(), 4);
+    assert_eq!(names.len(), 5);
     assert!(names.iter().position(|n| *n == "image") > names.iter().position(|n| *n == "build"));
     assert_eq!(step(&rec, "secrets")["gate"]["passed"], true);
     assert_eq!(step(&rec, "secrets")["gate"]["scanner"], "secrets");
@@ -176,6 +183,18 @@ fn builds_gates_pushes_caches_and_records() {
     );
     let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(manifest["layers"].as_array().unwrap().len(), 1);
+    // The derived image starts from the pushed one: its layer, then the new one; the base's
+    // config (entrypoint, env) is kept.
+    let derived = step(&rec, "derived")["image"]["pushed"].as_str().unwrap().to_string();
+    let out = Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--config", &format!("docker://{derived}")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "skopeo: {}", String::from_utf8_lossy(&out.stderr));
+    let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2, "{config}");
+    assert_eq!(config["config"]["Entrypoint"][0], "/app/server.sh");
+    assert!(config["config"]["Env"].as_array().unwrap().contains(&serde_json::json!("MODE=prod")));
     // The record file matches stdout; the run is also kept under .shipgate/runs.
     let saved: serde_json::Value =
         serde_json::from_slice(&std::fs::read(ws.path().join("record.json")).unwrap()).unwrap();
