@@ -19,6 +19,7 @@ pub mod cache;
 pub mod error;
 pub mod image;
 pub mod record;
+pub mod rootfs;
 pub mod run;
 pub mod sandbox;
 pub mod spec;

@@ -501,6 +501,9 @@ fn step_key(
     for r in &step.readable {
         k.field("readable", r.as_os_str().as_encoded_bytes());
     }
+    if let Some(img) = &step.image {
+        k.field("image", img.as_bytes());
+    }
     k.field("network", &[step.network as u8]);
     k.field("limits", format!("{:?}", step.limits).as_bytes());
     k.field("isolation", format!("{:?}", opts.isolation).as_bytes());
@@ -714,7 +717,7 @@ fn run_process(
     };
     let pairs = stage(ctx)?;
     let isolated = ctx.opts.isolation == Isolation::Bubblewrap;
-    let mut binds = Vec::new();
+    let mut binds: Vec<(PathBuf, PathBuf)> = Vec::new();
     if isolated {
         for (s, out) in &pairs {
             std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -753,9 +756,57 @@ fn run_process(
             let _ = std::fs::create_dir_all(home);
         }
     }
+    // A container-image step: the image's file system is the root, the workspace is at
+    // /workspace, and every writable mount under the workspace moves with it.
+    let image_root = match (&step.image, isolated) {
+        (Some(img), true) => {
+            let img = substitute(img, &BTreeMap::new())?;
+            let cache = ws.join(".shipgate").join("cache").join("images");
+            Some(
+                crate::rootfs::prepare(&img, &cache, &ctx.opts.registry)
+                    .map_err(|e| e.to_string())?,
+            )
+        }
+        (Some(_), false) => {
+            return Err("`image:` steps need the bubblewrap sandbox (--sandbox none cannot switch the root)".into());
+        }
+        (None, _) => None,
+    };
+    let mount = PathBuf::from(crate::rootfs::WORKSPACE_MOUNT);
+    let inside = |p: &Path| -> PathBuf {
+        match (&image_root, p.strip_prefix(ws)) {
+            (Some(_), Ok(rel)) => mount.join(rel),
+            _ => p.to_path_buf(),
+        }
+    };
+    let mut env = ctx.env.clone();
+    if let Some(rf) = &image_root {
+        for (k, v) in env.iter_mut() {
+            if k == "PATH" {
+                *v = rf.path_env.clone();
+            } else if k == "SHIPGATE_STEP_ARTIFACTS" {
+                *v = inside(Path::new(v.as_str())).display().to_string();
+            }
+        }
+        binds = binds
+            .into_iter()
+            .map(|(src, dst)| (src, inside(&dst)))
+            .collect();
+    }
+    let cwd = if image_root.is_some() {
+        mount.clone()
+    } else {
+        ws.clone()
+    };
     let spec = sandbox::Spec {
         argv,
-        cwd: ws,
+        cwd: &cwd,
+        root: image_root.as_ref().map(|r| r.path.clone()),
+        ro_binds_at: if image_root.is_some() {
+            vec![(ws.clone(), mount.clone())]
+        } else {
+            vec![]
+        },
         ro_binds: {
             let mut v = vec![ws.clone(), ctx.opts.shipgate_exe.clone()];
             for r in &step.readable {
@@ -774,7 +825,7 @@ fn run_process(
             v
         },
         binds,
-        env: ctx.env.clone(),
+        env,
         network: step.network,
         timeout: step.timeout,
         limits: &step.limits,

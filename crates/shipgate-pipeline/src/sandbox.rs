@@ -46,6 +46,11 @@ pub struct Spec<'a> {
     pub argv: Vec<String>,
     /// Working directory (the workspace).
     pub cwd: &'a Path,
+    /// A root file system to use instead of the host's (container-image steps); the
+    /// workspace is then expected among `ro_binds_at`.
+    pub root: Option<PathBuf>,
+    /// Read-only mounts at another path: (host source, path in the sandbox).
+    pub ro_binds_at: Vec<(PathBuf, PathBuf)>,
     /// Host paths mounted read-only again after the private `/tmp` is mounted (so a
     /// workspace, binary or cache under `/tmp` stays visible).
     pub ro_binds: Vec<PathBuf>,
@@ -125,9 +130,13 @@ pub fn command_line(spec: &Spec<'_>, isolation: Isolation) -> Vec<String> {
                 "--unshare-all",
                 "--hostname",
                 "shipgate-step",
-                "--ro-bind",
-                "/",
-                "/",
+            ]
+            .map(s),
+        );
+        let root = spec.root.as_deref().unwrap_or(Path::new("/"));
+        cmd.extend([s("--ro-bind"), p(root), s("/")]);
+        cmd.extend(
+            [
                 "--dev",
                 "/dev",
                 "--proc",
@@ -139,6 +148,9 @@ pub fn command_line(spec: &Spec<'_>, isolation: Isolation) -> Vec<String> {
             ]
             .map(s),
         );
+        for (src, dst) in &spec.ro_binds_at {
+            cmd.extend([s("--ro-bind"), p(src), p(dst)]);
+        }
         if spec.network {
             cmd.push(s("--share-net"));
         }
@@ -215,6 +227,8 @@ mod tests {
         Spec {
             argv: argv.iter().map(|s| s.to_string()).collect(),
             cwd: dir,
+            root: None,
+            ro_binds_at: vec![],
             ro_binds: vec![],
             binds: vec![],
             env: vec![("PATH".into(), "/usr/bin:/bin".into())],

@@ -61,6 +61,9 @@ pub struct Step {
     pub pass_env: Vec<String>,
     /// Extra host paths the step may write (e.g. a local bare repository it pushes to).
     pub writable: Vec<PathBuf>,
+    /// For `run` steps: the container image whose file system is the step's root (the
+    /// workspace is mounted at `/workspace`); `None` runs on the host's file system.
+    pub image: Option<String>,
     /// Host paths under `/tmp` the step must see (the sandbox's `/tmp` is private; everything
     /// else on the host is visible read-only anyway), e.g. a key file.
     pub readable: Vec<PathBuf>,
@@ -209,6 +212,8 @@ struct RawStep {
     writable: Vec<PathBuf>,
     #[serde(default)]
     readable: Vec<PathBuf>,
+    #[serde(default)]
+    image: Option<String>,
 }
 
 /// The scanners a `gate:` step can name.
@@ -317,6 +322,12 @@ fn build(path: &Path, raw: RawPipeline) -> Result<Pipeline, Error> {
                     ),
                 )),
             }
+        }
+        if r.image.is_some() && r.run.is_none() {
+            problems.push(problem(
+                &r.name,
+                format!("step {name:?}: `image` applies to `run` steps only"),
+            ));
         }
         let mut network = r.network.unwrap_or(false);
         let mut cache = r.cache.unwrap_or(true);
@@ -427,6 +438,7 @@ fn build(path: &Path, raw: RawPipeline) -> Result<Pipeline, Error> {
                 pass_env: r.pass_env,
                 writable: r.writable,
                 readable: r.readable,
+                image: r.image,
             },
         ));
     }

@@ -465,3 +465,126 @@ fn refused_push_is_an_error_and_nothing_is_recorded_as_pushed() {
         "the layout is only committed after the push"
     );
 }
+
+/// Pushes the cached debootstrap root file system (one uncompressed layer) as an image.
+fn push_debian(host: &str) -> Option<String> {
+    let cache = std::env::var_os("SHIPGATE_TEST_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/shipgate")))?;
+    let tarball = cache.join("debootstrap-bookworm-minbase.tar");
+    if !tarball.is_file() {
+        assert!(
+            !shipgate_testenv::in_ci(),
+            "{} is needed in CI (scripts/test-deps-image.sh)",
+            tarball.display()
+        );
+        eprintln!("SKIPPED image step test: {} missing", tarball.display());
+        return None;
+    }
+    let sha = |p: &Path| {
+        let out = Command::new("sha256sum").arg(p).output().unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let layout = tempfile::tempdir().unwrap();
+    let blobs = layout.path().join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let layer = sha(&tarball);
+    std::fs::hard_link(&tarball, blobs.join(&layer))
+        .or_else(|_| std::fs::copy(&tarball, blobs.join(&layer)).map(|_| ()))
+        .unwrap();
+    let config = serde_json::json!({"architecture": "amd64", "os": "linux",
+        "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]},
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{layer}")]}});
+    let config_bytes = serde_json::to_vec(&config).unwrap();
+    std::fs::write(blobs.join("c"), &config_bytes).unwrap();
+    let config_sha = sha(&blobs.join("c"));
+    std::fs::rename(blobs.join("c"), blobs.join(&config_sha)).unwrap();
+    let manifest = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{config_sha}"), "size": config_bytes.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": format!("sha256:{layer}"),
+                    "size": std::fs::metadata(&tarball).unwrap().len()}]});
+    let mbytes = serde_json::to_vec(&manifest).unwrap();
+    std::fs::write(blobs.join("m"), &mbytes).unwrap();
+    let msha = sha(&blobs.join("m"));
+    std::fs::rename(blobs.join("m"), blobs.join(&msha)).unwrap();
+    std::fs::write(
+        layout.path().join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": format!("sha256:{msha}"), "size": mbytes.len(), "annotations": {"org.opencontainers.image.ref.name": "bookworm"}}]});
+    std::fs::write(
+        layout.path().join("index.json"),
+        serde_json::to_vec(&index).unwrap(),
+    )
+    .unwrap();
+    // skopeo rewrites the manifest, so the pushed digest differs from ours: use the tag.
+    let reference = format!("{host}/debian:bookworm");
+    let st = Command::new("skopeo")
+        .args([
+            "copy",
+            "--dest-tls-verify=false",
+            &format!("oci:{}:bookworm", layout.path().display()),
+            &format!("docker://{host}/debian:bookworm"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "skopeo copy: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    Some(reference)
+}
+
+#[test]
+fn run_step_in_a_container_image() {
+    if !sandbox_or_skip("run_step_in_a_container_image") {
+        return;
+    }
+    let Some(reg) = registry_or_skip("run_step_in_a_container_image") else {
+        return;
+    };
+    let Some(debian) = push_debian(&reg.host()) else {
+        return;
+    };
+    let ws = Ws::new(&format!(
+        r#"pipeline:
+  registry: {{insecure-loopback: true}}
+  steps:
+    - name: in-debian
+      image: {debian}
+      run: mkdir -p out/info && cat /etc/debian_version > out/info/version && pwd > out/info/pwd && cp src/server.sh out/info/
+      outputs: [out/info]
+    - name: root-is-read-only
+      image: {debian}
+      run: touch /etc/shipgate-was-here
+"#
+    ));
+    let r = ws.run(&[]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    let rec = r.json();
+    assert_eq!(step(&rec, "in-debian")["status"], "passed", "{rec}");
+    let version = std::fs::read_to_string(ws.path().join("out/info/version")).unwrap();
+    assert!(
+        version.starts_with("12"),
+        "Debian 12 expected, got {version:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("out/info/pwd")).unwrap(),
+        "/workspace\n"
+    );
+    assert!(
+        ws.path().join("out/info/server.sh").exists(),
+        "the workspace is visible at /workspace"
+    );
+    assert_eq!(step(&rec, "root-is-read-only")["status"], "error");
+    // The unpacked root is cached: the second run does not pull again and the step is cached.
+    let r = ws.run(&[]);
+    assert_eq!(step(&r.json(), "in-debian")["status"], "cached");
+}
