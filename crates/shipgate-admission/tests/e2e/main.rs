@@ -392,3 +392,111 @@ spec:
     stop_tx.send(()).unwrap();
     task.await.unwrap().unwrap();
 }
+
+/// The image requirements through the API server: a Pod whose image is signed with the
+/// configured key and carries a clean scan attestation is stored; an unsigned one and one
+/// referenced by tag are refused with the reason, as `kubectl apply` would show it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_signatures_through_the_api_server() {
+    use shipgate_admission::images::{ImageGateLoader, ImagePolicy, ImageRule};
+    use shipgate_sign::{PredicateType, SigningKey, blocking, testsupport::push_test_image};
+
+    let Some(cp) = shipgate_testenv::control_plane_or_skip("admission image e2e") else {
+        return;
+    };
+    let reg = match shipgate_testenv::Registry::start() {
+        Ok(r) => r,
+        Err(e) if shipgate_testenv::in_ci() => panic!("registry required in CI: {e}"),
+        Err(e) => {
+            eprintln!("SKIPPED admission image e2e: {e}");
+            return;
+        }
+    };
+    let _serial = SERIAL.lock().await;
+    let client = cp.client().await.unwrap();
+    ensure_namespace(&client, "e2e-signed").await;
+    let dir = tempfile::tempdir().unwrap();
+    let docker_config = dir.path().join("docker-config.json");
+    std::fs::write(&docker_config, "{}").unwrap();
+    let o = shipgate_image::RegistryOptions {
+        insecure_loopback: true,
+        docker_config: Some(docker_config),
+        ..Default::default()
+    };
+    let host = reg.host();
+    let key = SigningKey::generate().unwrap();
+    let public = key.public_key();
+    // Registry work is blocking (its own runtime): off the async workers.
+    let (good, unsigned) = {
+        let (o, host) = (o.clone(), host.clone());
+        tokio::task::spawn_blocking(move || {
+            let good = push_test_image(&format!("{host}/team/app:v1"), "good", &o).unwrap();
+            let good = format!("{host}/team/app@{good}");
+            blocking::sign(&good, &key, &Default::default(), &o).unwrap();
+            let scan: PredicateType = "scan-report".parse().unwrap();
+            let report = json!({"schema": "shipgate.report/v1", "scanner": "image", "findings": [], "errors": []});
+            blocking::attest(&good, &key, &scan, report, &o).unwrap();
+            let unsigned = push_test_image(&format!("{host}/team/other:v1"), "unsigned", &o).unwrap();
+            (good, format!("{host}/team/other@{unsigned}"))
+        })
+        .await
+        .unwrap()
+    };
+    let rule = ImageRule::new(
+        &[format!("{host}/team/*")],
+        vec![public],
+        Some(shipgate_report::Severity::High),
+    )
+    .unwrap();
+    let policy = Arc::new(ImagePolicy::new(
+        vec![rule],
+        o,
+        Duration::from_secs(600),
+        16,
+    ));
+
+    let tls = write_tls(dir.path());
+    let rules = dir.path().join("rules.json");
+    std::fs::write(&rules, json!({}).to_string()).unwrap();
+    let cfg = ServerConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        tls.cert.clone(),
+        tls.key.clone(),
+    );
+    let loader = ImageGateLoader::new(FileRulesLoader(rules), policy);
+    let server = Server::bind(cfg, Arc::new(loader)).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(async move {
+        let _ = stop_rx.await;
+    }));
+    let mut opts = ManifestOptions::new(
+        tls.ca.cert_pem(),
+        ClientMode::Url(format!("https://{addr}/validate")),
+    );
+    opts.webhook_name = "images.e2e.shipgate.dev".into();
+    opts.name = VWC_NAME.into();
+    register(&client, &opts).await;
+
+    let bad = pod("unsigned", &unsigned, false);
+    wait_for(&client, "e2e-signed", &bad, 403).await;
+    let (st, _, body) = create_raw(&client, &pods_path("e2e-signed"), &bad, false).await;
+    assert_eq!(st, 403, "{body}");
+    assert!(message(&body).contains("no signatures found"), "{body}");
+
+    let by_tag = pod("by-tag", &format!("{host}/team/app:v1"), false);
+    let (st, _, body) = create_raw(&client, &pods_path("e2e-signed"), &by_tag, false).await;
+    assert_eq!(st, 403, "{body}");
+    assert!(message(&body).contains("referenced by tag only"), "{body}");
+
+    let ok = pod("signed", &good, false);
+    let (st, _, body) = create_raw(&client, &pods_path("e2e-signed"), &ok, false).await;
+    assert_eq!(st, 201, "{body}");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "e2e-signed");
+    assert!(pods.get("signed").await.is_ok());
+
+    let vwcs: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
+    let _ = vwcs.delete(VWC_NAME, &Default::default()).await;
+    let _ = stop_tx.send(());
+    let _ = task.await;
+}
