@@ -60,7 +60,10 @@ async fn control_plane_serves_the_api() {
         if let Some(l) = hit {
             break l.to_owned();
         }
-        assert!(Instant::now() < deadline, "no audit event for the get:\n{log}");
+        assert!(
+            Instant::now() < deadline,
+            "no audit event for the get:\n{log}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert!(line.contains("\"username\":\"admin\""), "{line}");
