@@ -247,3 +247,49 @@ fn rules_fire_on_the_real_api_server_audit_log() {
         );
     }
 }
+
+/// `--follow --from-start`: alerts come out as JSON lines while the file grows.
+#[test]
+fn follow_prints_json_lines_as_the_log_grows() {
+    use std::io::{BufRead, BufReader, Write};
+    let t = tempfile::tempdir().unwrap();
+    let log = t.path().join("audit.log");
+    let line = |id: &str| {
+        json!({"kind": "Event", "auditID": id, "stage": "ResponseComplete", "verb": "get",
+            "user": {"username": "mallory"}, "objectRef": {"resource": "secrets", "namespace": "web", "name": id},
+            "responseStatus": {"code": 200}})
+    };
+    std::fs::write(&log, format!("{}\n", line("first"))).unwrap();
+    let mut child = std::process::Command::new(crate::kit::bin())
+        .args([
+            "runtime",
+            "watch",
+            "--follow",
+            "--from-start",
+            "--audit-log",
+        ])
+        .arg(&log)
+        .current_dir(t.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    writeln!(f, "{}", line("second")).unwrap();
+    let mut second = String::new();
+    out.read_line(&mut second).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let a: Value = serde_json::from_str(&first).unwrap();
+    let b: Value = serde_json::from_str(&second).unwrap();
+    assert_eq!(
+        (a["rule_id"].as_str(), a["name"].as_str()),
+        (Some("secret-read"), Some("first"))
+    );
+    assert_eq!(
+        (b["user"].as_str(), b["name"].as_str()),
+        (Some("mallory"), Some("second"))
+    );
+}
