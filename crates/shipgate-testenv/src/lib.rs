@@ -273,6 +273,7 @@ impl ControlPlane {
         write(&d.join("apiserver.key"), &serving.key_pem)?;
         write(&d.join("sa.key"), &sa_key)?;
         write(&d.join("sa.pub"), &sa_pub)?;
+        write(&d.join(AUDIT_POLICY_FILE), AUDIT_POLICY)?;
 
         let etcd = Etcd::start(d)?;
         let mut last = None;
@@ -310,6 +311,15 @@ impl ControlPlane {
                 .arg("--disable-admission-plugins=ServiceAccount")
                 .arg("--service-cluster-ip-range=10.0.0.0/24")
                 .arg("--allow-privileged=true")
+                .arg(format!(
+                    "--audit-policy-file={}",
+                    d.join(AUDIT_POLICY_FILE).display()
+                ))
+                .arg(format!(
+                    "--audit-log-path={}",
+                    d.join(AUDIT_LOG_FILE).display()
+                ))
+                .arg("--audit-log-format=json")
                 .arg("--v=1");
             let mut apiserver = ManagedProcess::spawn(
                 "kube-apiserver",
@@ -395,6 +405,12 @@ impl ControlPlane {
             .flat_map(|p| [p.pid(), p.watchdog_pid()])
             .flatten()
             .collect()
+    }
+
+    /// The API server's audit log (JSON lines of `audit.k8s.io/v1` `Event`, written with
+    /// [`AUDIT_POLICY`]; the file appears with the first audited request).
+    pub fn audit_log_path(&self) -> PathBuf {
+        self.dir.path().join(AUDIT_LOG_FILE)
     }
 
     /// The scratch directory (certificates, logs, etcd data).
@@ -495,6 +511,31 @@ async fn readyz(client: &kube::Client) -> bool {
         Ok(Ok(body)) if body.trim() == "ok"
     )
 }
+
+const AUDIT_POLICY_FILE: &str = "audit-policy.yaml";
+const AUDIT_LOG_FILE: &str = "audit.log";
+
+/// The audit policy of the test API server: secrets (and config maps) at `Metadata`, so no
+/// secret data is ever written; pods, their exec/attach subresources and RBAC objects at
+/// `Request` (the request body, for privileged pods and role bindings); everything else at
+/// `Metadata`. Health probes are not logged and the `RequestReceived` stage is omitted.
+pub const AUDIT_POLICY: &str = r#"apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  - level: None
+    nonResourceURLs: ["/readyz", "/readyz/*", "/livez", "/livez/*", "/healthz", "/healthz/*"]
+  - level: Metadata
+    resources:
+      - group: ""
+        resources: ["secrets", "configmaps"]
+  - level: Request
+    resources:
+      - group: ""
+        resources: ["pods", "pods/exec", "pods/attach", "pods/ephemeralcontainers"]
+      - group: "rbac.authorization.k8s.io"
+  - level: Metadata
+"#;
 
 static SHARED: OnceLock<Result<ControlPlane, String>> = OnceLock::new();
 

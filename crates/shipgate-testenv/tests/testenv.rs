@@ -46,6 +46,28 @@ async fn control_plane_serves_the_api() {
         .expect("create cm");
     let got = cms.get("c").await.expect("get cm");
     assert_eq!(got.data.unwrap()["k"], "v");
+
+    // The audit log records the request at `Metadata` level: who, what, never the data.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let line = loop {
+        let log = std::fs::read_to_string(cp.audit_log_path()).unwrap_or_default();
+        let hit = log.lines().find(|l| {
+            l.contains("\"audit.k8s.io/v1\"")
+                && l.contains("\"namespace\":\"testenv-smoke\"")
+                && l.contains("\"verb\":\"get\"")
+                && l.contains("\"resource\":\"configmaps\"")
+        });
+        if let Some(l) = hit {
+            break l.to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no audit event for the get:\n{log}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(line.contains("\"username\":\"admin\""), "{line}");
+    assert!(!line.contains("responseObject"), "{line}");
 }
 
 #[test]

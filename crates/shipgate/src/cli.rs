@@ -61,6 +61,9 @@ pub enum Command {
     /// Git hooks: install the pre-commit hook, or run it.
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Runtime detection: rules over the Kubernetes API server's audit log.
+    #[command(subcommand)]
+    Runtime(RuntimeCommand),
     /// Run the pipeline (`pipeline:` in shipgate.yaml or .shipgate/pipeline.yaml): sandboxed,
     /// cached steps, built-in gates, image assembly, signing and promotion.
     #[command(subcommand)]
@@ -79,6 +82,45 @@ pub enum Command {
     /// Verify an image's attestations with public keys; prints the verified in-toto
     /// statements as JSON.
     VerifyAttestation(VerifyAttestationArgs),
+}
+
+/// `shipgate runtime ...`
+#[derive(Debug, Subcommand)]
+pub enum RuntimeCommand {
+    /// Read a kube-apiserver audit log (JSON lines of audit.k8s.io/v1 events) and alert on
+    /// exec/attach into pods, privileged or host-namespace pods, secret reads outside the
+    /// allow-list, RBAC escalation and allowed anonymous requests. See docs/runtime.md.
+    ///
+    /// Without --follow the log is read once and reported like any scan (exit 0 no alert at or
+    /// above --fail-on, 1 alerts, 2 error such as an unreadable file or malformed lines). With
+    /// --follow alerts are printed as JSON lines as they happen, until interrupted.
+    Watch(RuntimeWatchArgs),
+}
+
+/// `shipgate runtime watch`
+#[derive(Debug, Args)]
+pub struct RuntimeWatchArgs {
+    /// The audit log (`--audit-log-path` of kube-apiserver, JSON format).
+    #[arg(long, value_name = "FILE", env = env::SHIPGATE_AUDIT_LOG)]
+    pub audit_log: PathBuf,
+
+    /// Keep reading as the file grows (survives rotation and truncation) and print each alert
+    /// as one JSON line on standard output; --format and --output do not apply.
+    #[arg(long)]
+    pub follow: bool,
+
+    /// Only events at or after TIME: an RFC 3339 timestamp (2026-12-07T10:00:00Z) or a
+    /// duration before now (90m, 2h, 1d).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// With --follow, read the existing content first instead of starting at the end.
+    #[arg(long, requires = "follow")]
+    pub from_start: bool,
+
+    /// Shared report options.
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// `shipgate pipeline ...`

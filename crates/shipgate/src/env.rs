@@ -12,6 +12,8 @@ pub const SHIPGATE_CACHE_DIR: &str = "SHIPGATE_CACHE_DIR";
 pub const SHIPGATE_SANDBOX: &str = "SHIPGATE_SANDBOX";
 /// Credentials file for `shipgate promote` (same as `--credentials`).
 pub const SHIPGATE_GIT_CREDENTIALS: &str = "SHIPGATE_GIT_CREDENTIALS";
+/// Audit log for `shipgate runtime watch` (same as `--audit-log`).
+pub const SHIPGATE_AUDIT_LOG: &str = "SHIPGATE_AUDIT_LOG";
 /// Any value disables colours (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
 

@@ -40,6 +40,9 @@ pub struct FileSettings {
     /// Kubernetes manifest policy settings (`scan config`, admission).
     #[serde(default)]
     pub config: shipgate_policy::PolicySettings,
+    /// Runtime detection rules (`runtime:`: allow-lists, disabled rules).
+    #[serde(default)]
+    pub runtime: shipgate_runtime::RuntimeSettings,
     /// The pipeline (`pipeline:`): read and validated by `shipgate pipeline`, with positions.
     #[serde(default)]
     pub pipeline: Option<serde::de::IgnoredAny>,

@@ -9,6 +9,7 @@ mod image;
 mod pipeline;
 mod policy;
 mod promote;
+mod runtime;
 mod sast;
 mod sbom;
 mod scan_all;
@@ -35,6 +36,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Hook(HookCommand::Install(args)) => hook::install(args),
         Command::Hook(HookCommand::Run(args)) => hook::run(args),
         Command::Pipeline(cmd) => pipeline::run(cmd),
+        Command::Runtime(cmd) => runtime::run(cmd),
         Command::Key(KeyCommand::Generate(args)) => sign::generate(args),
         Command::Sign(args) => sign::sign(args),
         Command::Verify(args) => sign::verify(args),

@@ -9,6 +9,7 @@ mod pipeline;
 mod pipeline_e2e;
 mod promote;
 mod report;
+mod runtime;
 mod sast;
 mod secrets;
 mod sign;
