@@ -273,6 +273,14 @@ fn follow_prints_json_lines_as_the_log_grows() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // A regression must fail, not hang: kill the watcher after 30 s (reads then see EOF).
+    let pid = child.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid])
+            .status();
+    });
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     out.read_line(&mut first).unwrap();
@@ -280,7 +288,7 @@ fn follow_prints_json_lines_as_the_log_grows() {
     writeln!(f, "{}", line("second")).unwrap();
     let mut second = String::new();
     out.read_line(&mut second).unwrap();
-    child.kill().unwrap();
+    let _ = child.kill();
     child.wait().unwrap();
     let a: Value = serde_json::from_str(&first).unwrap();
     let b: Value = serde_json::from_str(&second).unwrap();
