@@ -185,16 +185,37 @@ fn builds_gates_pushes_caches_and_records() {
     assert_eq!(manifest["layers"].as_array().unwrap().len(), 1);
     // The derived image starts from the pushed one: its layer, then the new one; the base's
     // config (entrypoint, env) is kept.
-    let derived = step(&rec, "derived")["image"]["pushed"].as_str().unwrap().to_string();
+    let derived = step(&rec, "derived")["image"]["pushed"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let out = Command::new("skopeo")
-        .args(["inspect", "--tls-verify=false", "--config", &format!("docker://{derived}")])
+        .args([
+            "inspect",
+            "--tls-verify=false",
+            "--config",
+            &format!("docker://{derived}"),
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "skopeo: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "skopeo: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2, "{config}");
+    assert_eq!(
+        config["rootfs"]["diff_ids"].as_array().unwrap().len(),
+        2,
+        "{config}"
+    );
     assert_eq!(config["config"]["Entrypoint"][0], "/app/server.sh");
-    assert!(config["config"]["Env"].as_array().unwrap().contains(&serde_json::json!("MODE=prod")));
+    assert!(
+        config["config"]["Env"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("MODE=prod"))
+    );
     // The record file matches stdout; the run is also kept under .shipgate/runs.
     let saved: serde_json::Value =
         serde_json::from_slice(&std::fs::read(ws.path().join("record.json")).unwrap()).unwrap();
