@@ -12,3 +12,4 @@ mod report;
 mod sast;
 mod secrets;
 mod sign;
+mod store;
