@@ -68,6 +68,13 @@ pub enum Command {
     /// cached steps, built-in gates, image assembly, signing and promotion.
     #[command(subcommand)]
     Pipeline(PipelineCommand),
+    /// The store: record scan reports, pipeline runs and events in a SQLite database with an
+    /// audit ledger. See docs/store.md.
+    #[command(subcommand)]
+    Store(StoreCommand),
+    /// The audit ledger of the store: verify its hash chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Signing keys in cosign's format (ECDSA P-256, encrypted private key).
     #[command(subcommand)]
     Key(KeyCommand),
@@ -175,7 +182,74 @@ pub struct PipelineRunArgs {
     /// Allow plain HTTP to loopback registries (also `registry: {insecure-loopback: true}`).
     #[arg(long)]
     pub insecure_registry: bool,
+    /// Also record the run in the store (see `shipgate store`); a store error is exit 2.
+    #[arg(long = "store")]
+    pub store: bool,
+    /// The store database, with --store.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// Output on stdout: a table of steps, or the run record as JSON.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: SummaryFormat,
+}
+
+/// Which store database.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// The store database: a file path or `sqlite:PATH`. Default:
+    /// `$SHIPGATE_DATA_DIR/shipgate.db` (data dir default: `$XDG_DATA_HOME/shipgate` or
+    /// `~/.local/share/shipgate`).
+    #[arg(long, value_name = "PATH|sqlite:PATH")]
+    pub database: Option<String>,
+}
+
+/// `shipgate store ...`
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Record JSON documents, recognised by their `schema`: scan reports
+    /// (`shipgate.report/v1`), pipeline run records (`shipgate.pipeline-run/v1`) and events
+    /// (`shipgate.event/v1`). Each is written with its ledger entry in one transaction.
+    ///
+    /// Exit codes: 0 all recorded, 2 a file could not be read, parsed or recorded (the
+    /// others are still recorded).
+    Ingest(StoreIngestArgs),
+}
+
+/// `shipgate store ingest`
+#[derive(Debug, Args)]
+pub struct StoreIngestArgs {
+    /// JSON files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// When the scan reports were made (RFC 3339 or YYYY-MM-DD; reports carry no time).
+    /// Default: now. Runs and events use their own time.
+    #[arg(long, value_name = "TIME")]
+    pub time: Option<String>,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Output on stdout.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: SummaryFormat,
+}
+
+/// `shipgate audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the ledger's hash chain and every record's hash; report the first entry
+    /// that was edited, deleted or reordered.
+    ///
+    /// Exit codes: 0 intact, 1 tampering found (the seq and what is wrong on stdout), 2 error.
+    Verify(AuditVerifyArgs),
+}
+
+/// `shipgate audit verify`
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Output on stdout.
     #[arg(long, value_enum, default_value = "table")]
     pub format: SummaryFormat,
 }

@@ -8,6 +8,8 @@ pub const SHIPGATE_FAIL_ON: &str = "SHIPGATE_FAIL_ON";
 pub const SHIPGATE_FORMAT: &str = "SHIPGATE_FORMAT";
 /// Where caches and the vulnerability database live (default: the platform cache dir + `/shipgate`).
 pub const SHIPGATE_CACHE_DIR: &str = "SHIPGATE_CACHE_DIR";
+/// Where the store database lives (default: the platform data dir + `/shipgate`).
+pub const SHIPGATE_DATA_DIR: &str = "SHIPGATE_DATA_DIR";
 /// Step isolation for `shipgate pipeline run` (`bubblewrap` or `none`).
 pub const SHIPGATE_SANDBOX: &str = "SHIPGATE_SANDBOX";
 /// Credentials file for `shipgate promote` (same as `--credentials`).
@@ -34,6 +36,27 @@ pub fn cache_dir() -> std::path::PathBuf {
         home.join("Library/Caches/shipgate")
     } else {
         home.join(".cache/shipgate")
+    }
+}
+
+/// The data directory (the store database): `$SHIPGATE_DATA_DIR`, else
+/// `$XDG_DATA_HOME/shipgate`, else `$HOME/.local/share/shipgate` (`$HOME/Library/Application
+/// Support/shipgate` on macOS).
+pub fn data_dir() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    if let Some(d) = std::env::var_os(SHIPGATE_DATA_DIR).filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("shipgate");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    if cfg!(target_os = "macos") {
+        home.join("Library/Application Support/shipgate")
+    } else {
+        home.join(".local/share/shipgate")
     }
 }
 

@@ -15,6 +15,7 @@ mod sbom;
 mod scan_all;
 mod secrets;
 mod sign;
+mod store;
 
 use crate::cli::{Cli, Command, HookCommand, KeyCommand, ScanCommand};
 
@@ -37,6 +38,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Hook(HookCommand::Run(args)) => hook::run(args),
         Command::Pipeline(cmd) => pipeline::run(cmd),
         Command::Runtime(cmd) => runtime::run(cmd),
+        Command::Store(cmd) => store::run(cmd),
+        Command::Audit(cmd) => store::audit(cmd),
         Command::Key(KeyCommand::Generate(args)) => sign::generate(args),
         Command::Sign(args) => sign::sign(args),
         Command::Verify(args) => sign::verify(args),

@@ -148,6 +148,14 @@ fn run_pipeline(a: PipelineRunArgs) -> anyhow::Result<i32> {
         std::fs::write(path, format!("{json}\n"))
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    if a.store {
+        let value = serde_json::to_value(&record)?;
+        let started = shipgate_store::parse_time(&record.started_at)?;
+        let mut store = super::store::open(&a.database)?;
+        store
+            .insert_run(&record, &value, started)
+            .with_context(|| format!("recording run {} in the store", record.id))?;
+    }
     let mut out = std::io::stdout().lock();
     match a.format {
         SummaryFormat::Json => writeln!(out, "{json}")?,

@@ -54,6 +54,7 @@ pub fn run_with_env(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Run {
         "SHIPGATE_FORMAT",
         "COSIGN_PASSWORD",
         "DOCKER_CONFIG",
+        "SHIPGATE_DATA_DIR",
     ] {
         cmd.env_remove(var);
     }

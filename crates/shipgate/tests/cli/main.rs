@@ -13,3 +13,4 @@ mod runtime;
 mod sast;
 mod secrets;
 mod sign;
+mod store;

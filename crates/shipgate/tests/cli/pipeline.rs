@@ -288,10 +288,24 @@ fn failing_gate_exits_1_and_skips_dependents() {
         "AWS_ACCESS_KEY_ID=AKIAZ7QW3RT5YU8IOP2L\nAWS_SECRET_ACCESS_KEY=Xq9vB3nL7tR2mK8pW4sY6hJ1fD5gC0aZ3eU7iO9k\n",
     )
     .unwrap();
-    let r = ws.run(&[]);
+    let db = ws.cache.path().join("store.db");
+    let r = ws.run(&["--store", "--database", db.to_str().unwrap()]);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     let rec = r.json();
     assert_eq!(rec["status"], "failed");
+    // --store recorded the run, its steps and the gate decision.
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let q = |sql: &str| -> String { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        q("SELECT run_id FROM pipeline_runs"),
+        rec["id"].as_str().unwrap()
+    );
+    assert_eq!(q("SELECT status FROM pipeline_runs"), "failed");
+    assert_eq!(
+        q("SELECT scanner || ':' || passed FROM gate_decisions"),
+        "secrets:0"
+    );
+    assert_eq!(q("SELECT kind FROM ledger WHERE seq = 1"), "pipeline-run");
     assert_eq!(step(&rec, "secrets")["status"], "failed");
     assert_eq!(step(&rec, "secrets")["gate"]["passed"], false);
     assert_eq!(step(&rec, "after")["status"], "skipped");

@@ -1,0 +1,148 @@
+//! `shipgate store ingest`, `shipgate audit verify`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use shipgate_store::Store;
+
+use crate::cli::{
+    AuditCommand, AuditVerifyArgs, DatabaseArgs, StoreCommand, StoreIngestArgs, SummaryFormat,
+};
+use crate::env;
+
+/// The database file: `--database PATH|sqlite:PATH`, else `$SHIPGATE_DATA_DIR/shipgate.db`.
+pub fn database_path(a: &DatabaseArgs) -> anyhow::Result<PathBuf> {
+    match a.database.as_deref() {
+        Some(d) => {
+            let p = d
+                .strip_prefix("sqlite://")
+                .or_else(|| d.strip_prefix("sqlite:"))
+                .unwrap_or(d);
+            if p.is_empty() {
+                anyhow::bail!("--database {d:?}: no path");
+            }
+            if d.contains("://") && !d.starts_with("sqlite:") {
+                anyhow::bail!(
+                    "--database {d:?}: only SQLite files (PATH or sqlite:PATH) are supported"
+                );
+            }
+            Ok(PathBuf::from(p))
+        }
+        None => Ok(env::data_dir().join(shipgate_store::DB_FILE_NAME)),
+    }
+}
+
+/// Open (creating the file and its directory if needed) the store.
+pub fn open(a: &DatabaseArgs) -> anyhow::Result<Store> {
+    let path = database_path(a)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    Ok(Store::open(&path)?)
+}
+
+/// Run a `store` subcommand.
+pub fn run(cmd: StoreCommand) -> anyhow::Result<i32> {
+    match cmd {
+        StoreCommand::Ingest(a) => ingest(a),
+    }
+}
+
+/// Run an `audit` subcommand.
+pub fn audit(cmd: AuditCommand) -> anyhow::Result<i32> {
+    match cmd {
+        AuditCommand::Verify(a) => verify(a),
+    }
+}
+
+fn ingest(a: StoreIngestArgs) -> anyhow::Result<i32> {
+    let time = a
+        .time
+        .as_deref()
+        .map(shipgate_store::parse_time)
+        .transpose()?;
+    let mut store = open(&a.database)?;
+    let mut code = 0;
+    let mut done = Vec::new();
+    for f in &a.files {
+        let name = f.display().to_string();
+        let text = match std::fs::read_to_string(f) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {name}: cannot read: {e}");
+                code = 2;
+                continue;
+            }
+        };
+        match store.ingest_json(&name, &text, time) {
+            Ok(r) => done.push((name, r)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                code = 2;
+            }
+        }
+    }
+    match a.format {
+        SummaryFormat::Json => {
+            let items: Vec<_> = done
+                .iter()
+                .map(|(n, r)| serde_json::json!({"file": n, "kind": r.kind, "record_id": r.record_id, "seq": r.seq}))
+                .collect();
+            let v = serde_json::json!({"database": store.path(), "recorded": items});
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        SummaryFormat::Table => {
+            for (n, r) in &done {
+                match r.seq {
+                    Some(seq) => println!("{n}: {} {} (ledger seq {seq})", r.kind, r.record_id),
+                    None => println!("{n}: {} {} already recorded", r.kind, r.record_id),
+                }
+            }
+            println!(
+                "{} of {} file(s) recorded in {}",
+                done.len(),
+                a.files.len(),
+                store.path().display()
+            );
+        }
+    }
+    Ok(code)
+}
+
+fn verify(a: AuditVerifyArgs) -> anyhow::Result<i32> {
+    let path = database_path(&a.database)?;
+    if !path.exists() {
+        anyhow::bail!(
+            "{}: no store database (record something first, or pass --database)",
+            path.display()
+        );
+    }
+    let store = Store::open(&path)?;
+    let v = store.verify()?;
+    match a.format {
+        SummaryFormat::Json => {
+            let out = serde_json::json!({
+                "database": path,
+                "intact": v.problem.is_none(),
+                "entries": v.entries,
+                "head": v.head.as_ref().map(|(seq, hash)| serde_json::json!({"seq": seq, "hash": hash})),
+                "problem": v.problem,
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        SummaryFormat::Table => match &v.problem {
+            None => match &v.head {
+                Some((seq, hash)) => println!(
+                    "ledger intact: {} entries, head seq {seq} hash {hash}",
+                    v.entries
+                ),
+                None => println!("ledger intact: empty"),
+            },
+            Some(p) => println!(
+                "ledger TAMPERED at seq {}: {} ({} entries verified before it)",
+                p.seq, p.message, v.entries
+            ),
+        },
+    }
+    Ok(if v.problem.is_none() { 0 } else { 1 })
+}

@@ -1,0 +1,161 @@
+//! `shipgate store ingest` and `shipgate audit verify` against real SQLite files.
+
+use std::path::Path;
+
+use crate::kit::{run_in, run_with_env};
+
+const REPORT: &str = r#"{"schema":"shipgate.report/v1","tool":{"name":"shipgate","version":"0.1.0"},
+"scanner":"deps","target":"app","findings":[],"errors":[],
+"summary":{"critical":0,"high":0,"medium":0,"low":0,"info":0,"suppressed":0},
+"gate":{"fail_on":"high","passed":true}}"#;
+const EVENT: &str =
+    r#"{"schema":"shipgate.event/v1","kind":"drift","time":"2026-01-03T00:00:00Z","body":{}}"#;
+
+fn write_inputs(dir: &Path) {
+    std::fs::write(dir.join("report.json"), REPORT).unwrap();
+    std::fs::write(dir.join("event.json"), EVENT).unwrap();
+}
+
+#[test]
+fn ingest_then_verify_intact_then_tampered() {
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path());
+    let run = run_in(
+        dir.path(),
+        &[
+            "store",
+            "ingest",
+            "report.json",
+            "event.json",
+            "--database",
+            "sqlite:s.db",
+            "--time",
+            "2026-01-01",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("report.json: scan-report 1 (ledger seq 1)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("event.json: event 1 (ledger seq 2)"),
+        "{}",
+        run.stdout
+    );
+
+    let run = run_in(
+        dir.path(),
+        &["audit", "verify", "--database", "s.db", "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["intact"], true);
+    assert_eq!(run.json()["entries"], 2);
+
+    let c = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
+    c.execute(
+        "UPDATE scan_reports SET body = replace(body, '\"app\"', '\"web\"')",
+        [],
+    )
+    .unwrap();
+    drop(c);
+    let run = run_in(dir.path(), &["audit", "verify", "--database", "s.db"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("ledger TAMPERED at seq 1: scan-report record 1 was edited"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn data_dir_is_the_default_location() {
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path());
+    let data = dir.path().join("data");
+    let data_s = data.to_str().unwrap();
+    let run = run_with_env(
+        dir.path(),
+        &["store", "ingest", "event.json"],
+        &[("SHIPGATE_DATA_DIR", data_s)],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(data.join("shipgate.db").is_file());
+    let run = run_with_env(
+        dir.path(),
+        &["audit", "verify"],
+        &[("SHIPGATE_DATA_DIR", data_s)],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("ledger intact: 1 entries"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn bad_files_exit_2_and_the_good_ones_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path());
+    std::fs::write(dir.path().join("junk.json"), "{\"schema\": \"nope/v1\"}").unwrap();
+    let run = run_in(
+        dir.path(),
+        &[
+            "store",
+            "ingest",
+            "junk.json",
+            "missing.json",
+            "event.json",
+            "--database",
+            "s.db",
+        ],
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("error: junk.json: unsupported schema \"nope/v1\""),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("error: missing.json: cannot read"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains("1 of 3 file(s) recorded"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_corrupt_database_is_exit_2_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path());
+    std::fs::write(dir.path().join("bad.db"), "x".repeat(4096)).unwrap();
+    for args in [
+        &["store", "ingest", "event.json", "--database", "bad.db"][..],
+        &["audit", "verify", "--database", "bad.db"][..],
+    ] {
+        let run = run_in(dir.path(), args);
+        assert_eq!(run.code, 2, "{args:?}");
+        assert!(
+            run.stderr
+                .contains("bad.db: cannot open the store database: file is not a database"),
+            "{}",
+            run.stderr
+        );
+    }
+    let run = run_in(dir.path(), &["audit", "verify", "--database", "none.db"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("none.db: no store database"),
+        "{}",
+        run.stderr
+    );
+}
