@@ -18,6 +18,7 @@
 mod canonical;
 mod error;
 pub mod ledger;
+pub mod metrics;
 mod schema;
 
 use std::path::{Path, PathBuf};

@@ -412,3 +412,108 @@ fn verify_detects_a_rewritten_chain_tail_only_through_the_head() {
     assert_eq!(after.problem, None);
     assert_ne!(after.head.unwrap(), before);
 }
+
+#[test]
+fn metrics_from_known_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&dir.path().join("m.db")).unwrap();
+    let ingest = |s: &mut Store, doc: String, time: &str| {
+        s.ingest_json("doc.json", &doc, t(time)).unwrap();
+    };
+    // Day 1: a (high) and b (critical) in app; c (medium) in lib. Day 3: app has b only.
+    // Day 4: app is clean. lib is never rescanned, so c stays open.
+    ingest(
+        &mut s,
+        report("app", vec![finding("a", "high"), finding("b", "critical")]),
+        "2026-01-01T10:00:00Z",
+    );
+    ingest(
+        &mut s,
+        report("lib", vec![finding("c", "medium")]),
+        "2026-01-01T11:00:00Z",
+    );
+    ingest(
+        &mut s,
+        report("app", vec![finding("b", "critical")]),
+        "2026-01-03T10:00:00Z",
+    );
+    // A second scan of app on day 3 with the same result: the day counts use the latest one.
+    ingest(
+        &mut s,
+        report("app", vec![finding("b", "critical")]),
+        "2026-01-03T12:00:00Z",
+    );
+    ingest(&mut s, report("app", vec![]), "2026-01-04T10:00:00Z");
+    for (id, day, status) in [
+        ("r1", "01", "passed"),
+        ("r2", "02", "failed"),
+        ("r3", "03", "passed"),
+    ] {
+        ingest(
+            &mut s,
+            run_record(id, &format!("2026-01-{day}T09:00:00Z"), status),
+            "2026-01-05T00:00:00Z",
+        );
+    }
+    ingest(
+        &mut s,
+        event("drift", "2026-01-02T00:00:00Z"),
+        "2026-01-02T00:00:00Z",
+    );
+    let denial =
+        json!({"schema": "shipgate.event/v1", "kind": "admission", "time": "2026-01-02T01:00:00Z",
+                        "body": {"allowed": false, "uid": "x"}})
+        .to_string();
+    ingest(&mut s, denial, "2026-01-02T01:00:00Z");
+    let admitted =
+        json!({"schema": "shipgate.event/v1", "kind": "admission", "time": "2026-01-02T02:00:00Z",
+                          "body": {"allowed": true, "uid": "y"}})
+        .to_string();
+    ingest(&mut s, admitted, "2026-01-02T02:00:00Z");
+
+    let m = s.metrics(None).unwrap();
+    assert_eq!((m.runs_total, m.runs_passed), (3, 2));
+    assert!((m.build_success_rate.unwrap() - 2.0 / 3.0).abs() < 1e-9);
+    let days: Vec<(&str, u64, u64, u64)> = m
+        .findings_by_day
+        .iter()
+        .map(|d| (d.day.as_str(), d.critical, d.high, d.medium))
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ("2026-01-01", 1, 1, 1),
+            ("2026-01-03", 1, 0, 0),
+            ("2026-01-04", 0, 0, 0)
+        ]
+    );
+    let by: std::collections::HashMap<&str, &shipgate_store::metrics::Mttr> =
+        m.mttr.iter().map(|x| (x.severity.as_str(), x)).collect();
+    assert_eq!(by["high"].fixed, 1);
+    assert_eq!(
+        by["high"].mean_seconds,
+        Some(2.0 * 86400.0),
+        "a: day 1 -> day 3"
+    );
+    assert_eq!(
+        by["critical"].mean_seconds,
+        Some(3.0 * 86400.0),
+        "b: day 1 -> day 4"
+    );
+    assert_eq!(
+        (
+            by["medium"].fixed,
+            by["medium"].open,
+            by["medium"].mean_seconds
+        ),
+        (0, 1, None)
+    );
+    assert_eq!(m.drift_events, 1);
+    assert_eq!(m.admission_denials, 1);
+    assert_eq!(m.gate_failures, 1);
+    // `since` drops what came before.
+    let later = s.metrics(t("2026-01-03")).unwrap();
+    assert_eq!(later.runs_total, 1);
+    assert_eq!(later.drift_events, 0);
+    assert_eq!(later.findings_by_day.len(), 2);
+}

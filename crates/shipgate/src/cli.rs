@@ -75,6 +75,9 @@ pub enum Command {
     /// The audit ledger of the store: verify its hash chain.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Delivery and security metrics from the store: build success rate, findings per day,
+    /// mean time to remediation per severity, drift events and policy denials.
+    Report(MetricsReportArgs),
     /// Signing keys in cosign's format (ECDSA P-256, encrypted private key).
     #[command(subcommand)]
     Key(KeyCommand),
@@ -249,6 +252,20 @@ pub struct AuditVerifyArgs {
     /// The database.
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// Output on stdout.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: SummaryFormat,
+}
+
+/// `shipgate report`
+#[derive(Debug, Args)]
+pub struct MetricsReportArgs {
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Only records at or after this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
     /// Output on stdout.
     #[arg(long, value_enum, default_value = "table")]
     pub format: SummaryFormat,

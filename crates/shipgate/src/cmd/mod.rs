@@ -40,6 +40,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Runtime(cmd) => runtime::run(cmd),
         Command::Store(cmd) => store::run(cmd),
         Command::Audit(cmd) => store::audit(cmd),
+        Command::Report(args) => store::report(args),
         Command::Key(KeyCommand::Generate(args)) => sign::generate(args),
         Command::Sign(args) => sign::sign(args),
         Command::Verify(args) => sign::verify(args),

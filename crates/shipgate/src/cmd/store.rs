@@ -55,6 +55,100 @@ pub fn audit(cmd: AuditCommand) -> anyhow::Result<i32> {
     }
 }
 
+/// `shipgate report`: metrics from the store.
+pub fn report(a: crate::cli::MetricsReportArgs) -> anyhow::Result<i32> {
+    use std::io::Write as _;
+    let since = match a
+        .since
+        .as_deref()
+        .map(shipgate_store::parse_time)
+        .transpose()
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: --since: {e}");
+            return Ok(2);
+        }
+    };
+    let store = match open(&a.database) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(2);
+        }
+    };
+    let m = match store.metrics(since) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(2);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if a.format == crate::cli::SummaryFormat::Json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&m)?)?;
+        return Ok(0);
+    }
+    match m.build_success_rate {
+        Some(r) => writeln!(
+            out,
+            "build success rate: {:.1}% ({} of {} runs)",
+            r * 100.0,
+            m.runs_passed,
+            m.runs_total
+        )?,
+        None => writeln!(out, "build success rate: no pipeline runs recorded")?,
+    }
+    writeln!(
+        out,
+        "drift events: {}   admission denials: {}   failed gates: {}",
+        m.drift_events, m.admission_denials, m.gate_failures
+    )?;
+    writeln!(out, "\nmean time to remediation")?;
+    writeln!(
+        out,
+        "{:<10} {:>6} {:>6} {:>12}",
+        "SEVERITY", "FIXED", "OPEN", "MTTR"
+    )?;
+    for x in &m.mttr {
+        let mttr = x
+            .mean_seconds
+            .map_or_else(|| "-".to_string(), human_duration);
+        writeln!(
+            out,
+            "{:<10} {:>6} {:>6} {:>12}",
+            x.severity, x.fixed, x.open, mttr
+        )?;
+    }
+    writeln!(out, "\nfindings per day (latest scan of each target)")?;
+    writeln!(
+        out,
+        "{:<10} {:>8} {:>6} {:>6} {:>6} {:>6}",
+        "DAY", "CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"
+    )?;
+    for d in &m.findings_by_day {
+        writeln!(
+            out,
+            "{:<10} {:>8} {:>6} {:>6} {:>6} {:>6}",
+            d.day, d.critical, d.high, d.medium, d.low, d.info
+        )?;
+    }
+    Ok(0)
+}
+
+fn human_duration(secs: f64) -> String {
+    let s = secs.max(0.0);
+    if s >= 86_400.0 {
+        format!("{:.1}d", s / 86_400.0)
+    } else if s >= 3_600.0 {
+        format!("{:.1}h", s / 3_600.0)
+    } else if s >= 60.0 {
+        format!("{:.0}m", s / 60.0)
+    } else {
+        format!("{s:.0}s")
+    }
+}
+
 fn ingest(a: StoreIngestArgs) -> anyhow::Result<i32> {
     let time = a
         .time

@@ -159,3 +159,65 @@ fn a_corrupt_database_is_exit_2_naming_the_file() {
         run.stderr
     );
 }
+
+#[test]
+fn report_prints_metrics_from_recorded_scans() {
+    let dir = tempfile::tempdir().unwrap();
+    let finding = r#"{"fingerprint":"f1","rule_id":"GHSA-1","scanner":"deps","severity":"high","title":"t","message":"m","location":{"path":"Cargo.lock"}}"#;
+    let dirty = REPORT
+        .replace(r#""findings":[]"#, &format!(r#""findings":[{finding}]"#))
+        .replace(r#""high":0"#, r#""high":1"#);
+    std::fs::write(dir.path().join("dirty.json"), dirty).unwrap();
+    write_inputs(dir.path());
+    for (file, time) in [
+        ("dirty.json", "2026-01-01T00:00:00Z"),
+        ("report.json", "2026-01-01T06:00:00Z"),
+        ("event.json", "2026-01-03"),
+    ] {
+        let r = run_in(
+            dir.path(),
+            &[
+                "store",
+                "ingest",
+                file,
+                "--database",
+                "s.db",
+                "--time",
+                time,
+            ],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let r = run_in(
+        dir.path(),
+        &["report", "--database", "s.db", "--format", "json"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let m = r.json();
+    assert_eq!(m["drift_events"], 1);
+    assert_eq!(m["mttr"][0]["severity"], "high");
+    assert_eq!(m["mttr"][0]["mean_seconds"], 6.0 * 3600.0, "{m}");
+    assert_eq!(
+        m["findings_by_day"][0]["high"], 0,
+        "the latest scan of the day is clean"
+    );
+    let r = run_in(dir.path(), &["report", "--database", "s.db"]);
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stdout.contains("high            1      0         6.0h"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("build success rate: no pipeline runs recorded"),
+        "{}",
+        r.stdout
+    );
+    let r = run_in(
+        dir.path(),
+        &["report", "--database", "s.db", "--since", "yesterday"],
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--since"), "{}", r.stderr);
+}
