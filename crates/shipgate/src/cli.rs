@@ -252,6 +252,11 @@ pub struct AuditVerifyArgs {
     /// The database.
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// A head printed by an earlier verify and kept outside the database (CI artifact, signed
+    /// commit): the chain must still contain that entry with that hash. Detects truncation
+    /// and whole-chain rewrites, which a chain alone cannot.
+    #[arg(long, value_name = "SEQ:HASH")]
+    pub anchor: Vec<String>,
     /// Output on stdout.
     #[arg(long, value_enum, default_value = "table")]
     pub format: SummaryFormat,

@@ -212,7 +212,36 @@ fn verify(a: AuditVerifyArgs) -> anyhow::Result<i32> {
         );
     }
     let store = Store::open(&path)?;
-    let v = store.verify()?;
+    let mut v = store.verify()?;
+    if v.problem.is_none() {
+        for a in &a.anchor {
+            let Some((seq, hash)) = a
+                .split_once(':')
+                .and_then(|(s, h)| Some((s.parse::<i64>().ok()?, h)))
+            else {
+                anyhow::bail!("--anchor {a:?}: expected SEQ:HASH as printed by `audit verify`");
+            };
+            let found: Option<String> = store
+                .connection()
+                .query_row("SELECT hash FROM ledger WHERE seq = ?1", [seq], |r| {
+                    r.get(0)
+                })
+                .ok();
+            let message = match found {
+                None => Some(format!(
+                    "anchored entry {seq} is missing: the ledger was truncated or rewritten"
+                )),
+                Some(h) if h != hash => Some(format!(
+                    "entry {seq} has hash {h}, the anchor says {hash}: the chain was rewritten"
+                )),
+                Some(_) => None,
+            };
+            if let Some(message) = message {
+                v.problem = Some(shipgate_store::ledger::Problem { seq, message });
+                break;
+            }
+        }
+    }
     match a.format {
         SummaryFormat::Json => {
             let out = serde_json::json!({
