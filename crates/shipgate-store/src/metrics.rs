@@ -8,7 +8,8 @@
 //!   the first report that has it to the first later report of the same scanner and target that
 //!   does not; findings never absent since are counted as open;
 //! * **drift events**: events of kind `drift`; **policy denials**: events of kind `admission`
-//!   whose body has `"allowed": false`, plus failed gate decisions of pipeline runs.
+//!   whose body has `"allowed": false`, plus failed gate decisions of pipeline runs;
+//!   **runtime alerts**: events of kind `runtime-alert`.
 //!
 //! Only records at or after `since` count.
 
@@ -40,6 +41,8 @@ pub struct Metrics {
     pub admission_denials: u64,
     /// Failed gate decisions in pipeline runs.
     pub gate_failures: u64,
+    /// Runtime alerts (`runtime-alert` events from `shipgate runtime watch --store`).
+    pub runtime_alerts: u64,
 }
 
 /// Counts of one day.
@@ -158,6 +161,8 @@ impl Store {
             "SELECT COUNT(*) FROM gate_decisions g JOIN pipeline_steps s ON s.id = g.step_id
                JOIN pipeline_runs p ON p.id = s.run_id WHERE g.passed = 0 AND p.started_at >= ?1",
         )?;
+        let runtime_alerts =
+            count("SELECT COUNT(*) FROM events WHERE kind = 'runtime-alert' AND time >= ?1")?;
         Ok(Metrics {
             since: since_s,
             runs_total,
@@ -168,6 +173,7 @@ impl Store {
             drift_events,
             admission_denials,
             gate_failures,
+            runtime_alerts,
         })
     }
 }

@@ -128,6 +128,13 @@ pub struct RuntimeWatchArgs {
     #[arg(long, requires = "follow")]
     pub from_start: bool,
 
+    /// Also record every alert in the store as a `runtime-alert` event (one-shot reads only).
+    #[arg(long = "store", conflicts_with = "follow")]
+    pub store: bool,
+    /// The store database (with --store).
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
     /// Shared report options.
     #[command(flatten)]
     pub report: ReportArgs,

@@ -64,6 +64,14 @@ fn watch(a: RuntimeWatchArgs) -> anyhow::Result<i32> {
     let mut output = ScanOutput::default();
     match read_log(&a.audit_log, &rules, since) {
         Ok(out) => {
+            if a.store {
+                // Record before reporting, so that a store failure fails the gate closed.
+                if let Err(e) = record_alerts(&a.database, &out.alerts) {
+                    errors.push(ScanError::new(format!(
+                        "recording alerts in the store: {e:#}"
+                    )));
+                }
+            }
             output.findings = out.alerts.iter().map(|al| al.to_finding()).collect();
             errors.extend(out.errors.into_iter().map(|e| {
                 ScanError::at(
@@ -83,6 +91,23 @@ fn watch(a: RuntimeWatchArgs) -> anyhow::Result<i32> {
     output.errors = errors;
     let target = a.audit_log.display().to_string();
     finish("runtime", &target, &a.report, ctx, output)
+}
+
+/// Each alert becomes a `runtime-alert` event at the audit event's time (now when absent).
+fn record_alerts(
+    db: &crate::cli::DatabaseArgs,
+    alerts: &[shipgate_runtime::Alert],
+) -> anyhow::Result<()> {
+    let mut store = super::store::open(db)?;
+    for al in alerts {
+        let time = al
+            .timestamp
+            .as_deref()
+            .and_then(|t| shipgate_store::parse_time(t).ok())
+            .unwrap_or_else(jiff::Timestamp::now);
+        store.insert_event("runtime-alert", time, &serde_json::to_value(al)?)?;
+    }
+    Ok(())
 }
 
 /// Print alerts as JSON lines until interrupted; line errors go to stderr. Only an I/O

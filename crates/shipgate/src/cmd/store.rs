@@ -101,8 +101,8 @@ pub fn report(a: crate::cli::MetricsReportArgs) -> anyhow::Result<i32> {
     }
     writeln!(
         out,
-        "drift events: {}   admission denials: {}   failed gates: {}",
-        m.drift_events, m.admission_denials, m.gate_failures
+        "drift events: {}   admission denials: {}   failed gates: {}   runtime alerts: {}",
+        m.drift_events, m.admission_denials, m.gate_failures, m.runtime_alerts
     )?;
     writeln!(out, "\nmean time to remediation")?;
     writeln!(

@@ -301,3 +301,45 @@ fn follow_prints_json_lines_as_the_log_grows() {
         (Some("mallory"), Some("second"))
     );
 }
+
+/// `--store` records each alert as a `runtime-alert` event in the ledger, and `shipgate
+/// report` counts them.
+#[test]
+fn alerts_are_recorded_in_the_store() {
+    let t = tempfile::tempdir().unwrap();
+    let log = t.path().join("audit.log");
+    let line = |id: &str| {
+        json!({"kind": "Event", "auditID": id, "stage": "ResponseComplete", "verb": "get",
+            "requestReceivedTimestamp": "2026-02-01T10:00:00.000000Z",
+            "stageTimestamp": "2026-02-01T10:00:00.100000Z",
+            "user": {"username": "mallory"}, "objectRef": {"resource": "secrets", "namespace": "web", "name": id},
+            "responseStatus": {"code": 200}})
+    };
+    std::fs::write(&log, format!("{}\n{}\n", line("a"), line("b"))).unwrap();
+    let r = crate::kit::run_in(
+        t.path(),
+        &[
+            "runtime",
+            "watch",
+            "--audit-log",
+            "audit.log",
+            "--store",
+            "--database",
+            "s.db",
+            "--fail-on",
+            "none",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let m = crate::kit::run_in(
+        t.path(),
+        &["report", "--database", "s.db", "--format", "json"],
+    );
+    assert_eq!(m.json()["runtime_alerts"], 2, "{}", m.stdout);
+    let v = crate::kit::run_in(
+        t.path(),
+        &["audit", "verify", "--database", "s.db", "--format", "json"],
+    );
+    assert_eq!(v.json()["entries"], 2);
+    assert_eq!(v.json()["intact"], true);
+}
