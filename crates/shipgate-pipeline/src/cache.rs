@@ -155,21 +155,7 @@ impl KeyBuilder {
 
 /// Fingerprint of output trees: path, type, size, mode and mtime of every entry.
 pub fn fingerprint(dirs: &[PathBuf]) -> Result<String, Error> {
-    let mut h = KeyBuilder::default();
-    for dir in dirs {
-        h.field("root", dir.as_os_str().as_encoded_bytes());
-        if !dir.exists() {
-            h.field("missing", b"");
-            continue;
-        }
-        let mut entries = Vec::new();
-        walk_all(dir, dir, &mut entries)?;
-        entries.sort();
-        for (rel, line) in entries {
-            h.field(&rel, line.as_bytes());
-        }
-    }
-    Ok(h.finish())
+    fingerprint_as(dirs, dirs)
 }
 
 fn walk_all(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<(), Error> {
@@ -242,12 +228,9 @@ impl Cache {
         let stored: Vec<PathBuf> = (0..outputs.len())
             .map(|i| self.entry_dir(key).join("out").join(i.to_string()))
             .collect();
-        let stored_fp = {
-            // The stored copies have the same metadata but live elsewhere: compare them under
-            // the output names.
-            let tmp: Vec<PathBuf> = stored.clone();
-            fingerprint_as(&tmp, outputs)?
-        };
+        // The stored copies have the same metadata but live elsewhere: compare them under the
+        // output names.
+        let stored_fp = fingerprint_as(&stored, outputs)?;
         if stored_fp != entry.outputs {
             return Ok(false);
         }
@@ -292,7 +275,8 @@ impl Cache {
     }
 }
 
-/// The fingerprint `outputs` would have if they had the contents of `stored`.
+/// The fingerprint `outputs` would have if they had the contents of `stored` (the trees are
+/// walked under `stored`, named by `outputs`).
 fn fingerprint_as(stored: &[PathBuf], outputs: &[PathBuf]) -> Result<String, Error> {
     let mut h = KeyBuilder::default();
     for (s, o) in stored.iter().zip(outputs) {

@@ -89,15 +89,13 @@ fn ensure(p: &Path) -> Result<&Path, Error> {
 
 /// Opens a layer blob, decompressing gzip or zstd by magic number.
 fn open_layer(blob: &Path) -> Result<Box<dyn Read>, String> {
-    let mut f = File::open(blob).map_err(|e| e.to_string())?;
-    let mut magic = [0u8; 4];
-    let n = f.read(&mut magic).map_err(|e| e.to_string())?;
-    drop(f);
-    let f = BufReader::new(File::open(blob).map_err(|e| e.to_string())?);
-    Ok(if n >= 2 && magic[..2] == [0x1f, 0x8b] {
+    use std::io::BufRead as _;
+    let mut f = BufReader::new(File::open(blob).map_err(|e| e.to_string())?);
+    let magic = f.fill_buf().map_err(|e| e.to_string())?;
+    Ok(if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::read::GzDecoder::new(f))
-    } else if n == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd] {
-        Box::new(zstd::stream::read::Decoder::new(f).map_err(|e| e.to_string())?)
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Box::new(zstd::stream::read::Decoder::with_buffer(f).map_err(|e| e.to_string())?)
     } else {
         Box::new(f)
     })

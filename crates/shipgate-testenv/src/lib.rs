@@ -569,6 +569,19 @@ pub fn control_plane_or_skip(test: &str) -> Option<&'static ControlPlane> {
     }
 }
 
+/// Starts a fresh [`Registry`] for `test`; panics in CI when it cannot start, elsewhere prints
+/// a SKIPPED line and returns `None` (the same policy as [`control_plane_or_skip`]).
+pub fn registry_or_skip(test: &str) -> Option<Registry> {
+    match Registry::start() {
+        Ok(r) => Some(r),
+        Err(e) if in_ci() => panic!("{test}: the registry is required in CI: {e}"),
+        Err(e) => {
+            eprintln!("SKIPPED {test}: registry unavailable: {e}");
+            None
+        }
+    }
+}
+
 /// A running Distribution registry (`/usr/bin/docker-registry`), plain HTTP on loopback,
 /// storage in a temp dir, no auth.
 #[derive(Debug)]

@@ -17,19 +17,6 @@ use shipgate_sign::testsupport::push_test_image;
 use shipgate_sign::{PredicateType, SigningKey, blocking};
 use shipgate_testenv::Registry;
 
-fn registry_or_skip(test: &str) -> Option<Registry> {
-    match Registry::start() {
-        Ok(r) => Some(r),
-        Err(e) if shipgate_testenv::in_ci() => {
-            panic!("{test}: the registry is required in CI: {e}")
-        }
-        Err(e) => {
-            eprintln!("SKIPPED {test}: registry unavailable: {e}");
-            None
-        }
-    }
-}
-
 fn pod_review(images: &[&str]) -> AdmissionRequest {
     let containers: Vec<Value> = images
         .iter()
@@ -74,7 +61,8 @@ fn only(v: &[Violation]) -> &Violation {
 
 #[test]
 fn signed_and_attested_images_are_admitted_others_denied() {
-    let Some(reg) = registry_or_skip("signed_and_attested_images_are_admitted_others_denied")
+    let Some(reg) =
+        shipgate_testenv::registry_or_skip("signed_and_attested_images_are_admitted_others_denied")
     else {
         return;
     };

@@ -9,19 +9,6 @@ use shipgate_sign::testsupport::{Raw, push_test_image};
 use shipgate_sign::{Error, PredicateType, SigningKey, blocking};
 use shipgate_testenv::Registry;
 
-fn registry_or_skip(test: &str) -> Option<Registry> {
-    match Registry::start() {
-        Ok(r) => Some(r),
-        Err(e) if shipgate_testenv::in_ci() => {
-            panic!("{test}: the registry is required in CI: {e}")
-        }
-        Err(e) => {
-            eprintln!("SKIPPED {test}: registry unavailable: {e}");
-            None
-        }
-    }
-}
-
 fn opts(dir: &std::path::Path) -> RegistryOptions {
     // An empty docker config, so the host's credentials never reach the test registry.
     let config = dir.join("docker-config.json");
@@ -39,7 +26,7 @@ fn sig_tag(digest: &str) -> String {
 
 #[test]
 fn sign_and_verify_with_tampering() {
-    let Some(reg) = registry_or_skip("sign_and_verify_with_tampering") else {
+    let Some(reg) = shipgate_testenv::registry_or_skip("sign_and_verify_with_tampering") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -164,7 +151,7 @@ fn base64_flip(s: &str) -> String {
 
 #[test]
 fn attest_and_verify_attestations() {
-    let Some(reg) = registry_or_skip("attest_and_verify_attestations") else {
+    let Some(reg) = shipgate_testenv::registry_or_skip("attest_and_verify_attestations") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -246,7 +233,7 @@ fn attest_and_verify_attestations() {
 
 #[test]
 fn registry_that_refuses() {
-    let Some(reg) = registry_or_skip("registry_that_refuses") else {
+    let Some(reg) = shipgate_testenv::registry_or_skip("registry_that_refuses") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

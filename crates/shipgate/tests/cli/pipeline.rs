@@ -7,7 +7,7 @@ use std::process::Command;
 use crate::kit::{Run, run_with_env};
 
 /// bubblewrap must work here; in CI its absence fails the test, elsewhere it is skipped loudly.
-fn sandbox_or_skip(test: &str) -> bool {
+pub(crate) fn sandbox_or_skip(test: &str) -> bool {
     let ok = Command::new("bwrap")
         .args(["--ro-bind", "/", "/", "--unshare-all", "true"])
         .status()
@@ -79,6 +79,25 @@ fn git(dir: &Path, args: &[&str]) {
     assert!(st.success(), "git {args:?}");
 }
 
+/// `skopeo inspect WHAT docker://REFERENCE` (WHAT: `--raw` manifest or `--config`) as JSON.
+fn skopeo_inspect(what: &str, reference: &str) -> serde_json::Value {
+    let out = Command::new("skopeo")
+        .args([
+            "inspect",
+            "--tls-verify=false",
+            what,
+            &format!("docker://{reference}"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn step<'a>(record: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     record["steps"]
         .as_array()
@@ -86,17 +105,6 @@ fn step<'a>(record: &'a serde_json::Value, name: &str) -> &'a serde_json::Value 
         .iter()
         .find(|s| s["name"] == name)
         .unwrap_or_else(|| panic!("no step {name} in {record}"))
-}
-
-fn registry_or_skip(test: &str) -> Option<shipgate_testenv::Registry> {
-    match shipgate_testenv::Registry::start() {
-        Ok(r) => Some(r),
-        Err(e) if shipgate_testenv::in_ci() => panic!("{test}: registry required in CI: {e}"),
-        Err(e) => {
-            eprintln!("SKIPPED {test}: {e}");
-            None
-        }
-    }
 }
 
 const BUILD: &str = r#"
@@ -111,7 +119,8 @@ fn builds_gates_pushes_caches_and_records() {
     if !sandbox_or_skip("builds_gates_pushes_caches_and_records") {
         return;
     }
-    let Some(reg) = registry_or_skip("builds_gates_pushes_caches_and_records") else {
+    let Some(reg) = shipgate_testenv::registry_or_skip("builds_gates_pushes_caches_and_records")
+    else {
         return;
     };
     let host = reg.host();
@@ -167,21 +176,7 @@ fn builds_gates_pushes_caches_and_records() {
     let ref_txt = std::fs::read_to_string(ws.path().join("out/ref/ref.txt")).unwrap();
     assert_eq!(ref_txt.trim(), pushed);
     // The registry serves what was pushed, under that digest (checked with skopeo).
-    let out = Command::new("skopeo")
-        .args([
-            "inspect",
-            "--tls-verify=false",
-            "--raw",
-            &format!("docker://{pushed}"),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "skopeo: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let manifest = skopeo_inspect("--raw", &pushed);
     assert_eq!(manifest["layers"].as_array().unwrap().len(), 1);
     // The derived image starts from the pushed one: its layer, then the new one; the base's
     // config (entrypoint, env) is kept.
@@ -189,21 +184,7 @@ fn builds_gates_pushes_caches_and_records() {
         .as_str()
         .unwrap()
         .to_string();
-    let out = Command::new("skopeo")
-        .args([
-            "inspect",
-            "--tls-verify=false",
-            "--config",
-            &format!("docker://{derived}"),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "skopeo: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let config = skopeo_inspect("--config", &derived);
     assert_eq!(
         config["rootfs"]["diff_ids"].as_array().unwrap().len(),
         2,
@@ -561,7 +542,7 @@ fn run_step_in_a_container_image() {
     if !sandbox_or_skip("run_step_in_a_container_image") {
         return;
     }
-    let Some(reg) = registry_or_skip("run_step_in_a_container_image") else {
+    let Some(reg) = shipgate_testenv::registry_or_skip("run_step_in_a_container_image") else {
         return;
     };
     let Some(debian) = push_debian(&reg.host()) else {

@@ -64,22 +64,11 @@ fn copy_dir(src: &Path, dst: &Path) {
 
 #[test]
 fn sample_pipeline_builds_signs_attests_pushes_and_promotes() {
-    let sandbox = Command::new("bwrap")
-        .args(["--ro-bind", "/", "/", "--unshare-all", "true"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !sandbox {
-        assert!(!shipgate_testenv::in_ci(), "bubblewrap is required in CI");
-        eprintln!("SKIPPED sample pipeline: bubblewrap does not work here");
+    if !crate::pipeline::sandbox_or_skip("sample pipeline") {
         return;
     }
-    let reg = match shipgate_testenv::Registry::start() {
-        Ok(r) => r,
-        Err(e) if shipgate_testenv::in_ci() => panic!("registry required in CI: {e}"),
-        Err(e) => {
-            eprintln!("SKIPPED sample pipeline: {e}");
-            return;
-        }
+    let Some(reg) = shipgate_testenv::registry_or_skip("sample pipeline") else {
+        return;
     };
     let host = reg.host();
     let tmp = tempfile::tempdir().unwrap();

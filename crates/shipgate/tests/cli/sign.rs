@@ -33,19 +33,6 @@ fn cosign_or_skip(test: &str) -> Option<PathBuf> {
     None
 }
 
-fn registry_or_skip(test: &str) -> Option<Registry> {
-    match Registry::start() {
-        Ok(r) => Some(r),
-        Err(e) if shipgate_testenv::in_ci() => {
-            panic!("{test}: the registry is required in CI: {e}")
-        }
-        Err(e) => {
-            eprintln!("SKIPPED {test}: registry unavailable: {e}");
-            None
-        }
-    }
-}
-
 /// A working directory with its own HOME (no docker credentials, no sigstore cache).
 struct Env {
     dir: tempfile::TempDir,
@@ -216,7 +203,8 @@ fn signatures_interoperate_with_cosign() {
     let Some(cosign) = cosign_or_skip("signatures_interoperate_with_cosign") else {
         return;
     };
-    let Some(reg) = registry_or_skip("signatures_interoperate_with_cosign") else {
+    let Some(reg) = shipgate_testenv::registry_or_skip("signatures_interoperate_with_cosign")
+    else {
         return;
     };
     let env = Env::new();
@@ -486,7 +474,8 @@ fn attestations_interoperate_with_cosign() {
     let Some(cosign) = cosign_or_skip("attestations_interoperate_with_cosign") else {
         return;
     };
-    let Some(reg) = registry_or_skip("attestations_interoperate_with_cosign") else {
+    let Some(reg) = shipgate_testenv::registry_or_skip("attestations_interoperate_with_cosign")
+    else {
         return;
     };
     let env = Env::new();
