@@ -848,12 +848,14 @@ fn run_process(
         scanner, fail_on, ..
     } = &ctx.resolved
     {
-        // The report was written into the staged artifacts directory.
-        let staged_report = pairs.last().map(|(s, _)| s.join("report.json"));
-        let parsed: Option<serde_json::Value> = staged_report
-            .as_ref()
-            .or(Some(&report))
-            .and_then(|p| std::fs::read(p).ok())
+        // In the sandbox the report went to the staged artifacts directory (moved into place
+        // below); without it, straight to its final path.
+        let written = match pairs.last() {
+            Some((staged, _)) if isolated => staged.join("report.json"),
+            _ => report.clone(),
+        };
+        let parsed: Option<serde_json::Value> = std::fs::read(&written)
+            .ok()
             .and_then(|b| serde_json::from_slice(&b).ok());
         if let Some(r) = &parsed {
             record.gate = Some(GateRecord {

@@ -583,3 +583,18 @@ fn run_step_in_a_container_image() {
     let r = ws.run(&[]);
     assert_eq!(step(&r.json(), "in-debian")["status"], "cached");
 }
+
+#[test]
+fn gate_decisions_are_recorded_without_the_sandbox() {
+    let ws = Ws::new("pipeline:\n  steps:\n    - {name: secrets, gate: secrets, target: src}\n");
+    let r = ws.run(&["--sandbox", "none"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rec = r.json();
+    assert_eq!(rec["isolation"], "none");
+    assert_eq!(step(&rec, "secrets")["gate"]["passed"], true, "{rec}");
+    assert!(
+        ws.path()
+            .join(".shipgate/artifacts/secrets/report.json")
+            .exists()
+    );
+}
