@@ -571,6 +571,10 @@ pub fn control_plane_or_skip(test: &str) -> Option<&'static ControlPlane> {
 
 /// Starts a fresh [`Registry`] for `test`; panics in CI when it cannot start, elsewhere prints
 /// a SKIPPED line and returns `None` (the same policy as [`control_plane_or_skip`]).
+///
+/// # Panics
+/// When the registry cannot start and `CI=true`.
+#[allow(clippy::print_stderr)] // reason: telling the developer why a test was skipped is the point
 pub fn registry_or_skip(test: &str) -> Option<Registry> {
     match Registry::start() {
         Ok(r) => Some(r),

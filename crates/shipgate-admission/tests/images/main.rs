@@ -15,7 +15,6 @@ use shipgate_image::RegistryOptions;
 use shipgate_report::Severity;
 use shipgate_sign::testsupport::push_test_image;
 use shipgate_sign::{PredicateType, SigningKey, blocking};
-use shipgate_testenv::Registry;
 
 fn pod_review(images: &[&str]) -> AdmissionRequest {
     let containers: Vec<Value> = images

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use shipgate_image::RegistryOptions;
 use shipgate_sign::testsupport::{Raw, push_test_image};
 use shipgate_sign::{Error, PredicateType, SigningKey, blocking};
-use shipgate_testenv::Registry;
 
 fn opts(dir: &std::path::Path) -> RegistryOptions {
     // An empty docker config, so the host's credentials never reach the test registry.

@@ -7,7 +7,6 @@ use std::process::Command;
 
 use shipgate_image::RegistryOptions;
 use shipgate_sign::testsupport::{Raw, push_test_image};
-use shipgate_testenv::Registry;
 
 use crate::kit::{Run, run_with_env};
 
