@@ -18,6 +18,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod audit;
+pub mod decisions;
 pub mod fuzz;
 pub mod images;
 pub mod manifest;

@@ -82,6 +82,8 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Concurrent policy evaluations (CPU-bound) beyond this wait for a slot within the budget.
     pub max_concurrent_evaluations: usize,
+    /// Receives every evaluated decision (exempt requests excepted), for the audit trail.
+    pub decision_sink: Option<crate::decisions::SharedSink>,
 }
 
 impl ServerConfig {
@@ -104,6 +106,7 @@ impl ServerConfig {
             drain_timeout: Duration::from_secs(25),
             max_connections: 4096,
             max_concurrent_evaluations: cpus * 4,
+            decision_sink: None,
         }
     }
 }
@@ -124,6 +127,7 @@ pub struct AdmissionState {
     budget: Duration,
     max_body: usize,
     eval_slots: Arc<Semaphore>,
+    sink: Option<crate::decisions::SharedSink>,
 }
 
 impl std::fmt::Debug for AdmissionState {
@@ -146,6 +150,7 @@ impl AdmissionState {
             budget: config.request_budget,
             max_body: config.max_body_bytes,
             eval_slots: Arc::new(Semaphore::new(config.max_concurrent_evaluations.max(1))),
+            sink: config.decision_sink.clone(),
         }
     }
 
@@ -293,8 +298,13 @@ async fn review(
         state.metrics.request("exempt", dry_run);
         return response_body(&uid, true, Some(&reason), &[]);
     }
+    // What the sink gets: filled in with the answer below.
+    let mut record = state
+        .sink
+        .as_ref()
+        .map(|_| crate::decisions::DecisionRecord::for_request(&request));
     let Some(loaded) = state.policies.load_full() else {
-        return failure(state, &uid, dry_run, "no policies loaded");
+        return failure(state, record, &uid, dry_run, "no policies loaded");
     };
     let permit =
         match tokio::time::timeout_at(deadline, state.eval_slots.clone().acquire_owned()).await {
@@ -302,6 +312,7 @@ async fn review(
             _ => {
                 return failure(
                     state,
+                    record,
                     &uid,
                     dry_run,
                     "no evaluation slot within the time budget",
@@ -318,6 +329,7 @@ async fn review(
         Err(_) => {
             return failure(
                 state,
+                record,
                 &uid,
                 dry_run,
                 "policy evaluation exceeded the time budget",
@@ -326,6 +338,7 @@ async fn review(
         Ok(Err(join)) => {
             return failure(
                 state,
+                record,
                 &uid,
                 dry_run,
                 &format!("policy evaluation panicked: {join}"),
@@ -334,6 +347,7 @@ async fn review(
         Ok(Ok((_, Err(e)))) => {
             return failure(
                 state,
+                record,
                 &uid,
                 dry_run,
                 &format!("policy evaluation failed: {e}"),
@@ -368,6 +382,22 @@ async fn review(
         "allowed"
     };
     state.metrics.request(label, dry_run);
+    if let (Some(sink), Some(r)) = (&state.sink, record.as_mut()) {
+        r.time = crate::decisions::now();
+        r.allowed = decision.allowed;
+        r.message = decision.message.clone();
+        r.warnings = decision.warnings.clone();
+        r.violations = decision
+            .violations
+            .iter()
+            .map(|v| crate::decisions::RecordedViolation {
+                rule: v.rule_id.clone(),
+                action: v.enforcement.as_str().to_owned(),
+                message: v.message.clone(),
+            })
+            .collect();
+        sink.0.record(r.clone());
+    }
     response_body(
         &uid,
         decision.allowed,
@@ -376,8 +406,20 @@ async fn review(
     )
 }
 
-fn failure(state: &AdmissionState, uid: &str, dry_run: bool, why: &str) -> Vec<u8> {
+fn failure(
+    state: &AdmissionState,
+    record: Option<crate::decisions::DecisionRecord>,
+    uid: &str,
+    dry_run: bool,
+    why: &str,
+) -> Vec<u8> {
     tracing::warn!(target: "shipgate::admission", uid, "{why}");
+    if let (Some(sink), Some(mut r)) = (&state.sink, record) {
+        r.time = crate::decisions::now();
+        r.allowed = state.failure_mode == FailureMode::Allow;
+        r.error = Some(why.to_owned());
+        sink.0.record(r);
+    }
     match state.failure_mode {
         FailureMode::Allow => {
             state.metrics.request("error_allowed", dry_run);

@@ -233,6 +233,68 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Sign `statement` into a DSSE envelope (payload type [`IN_TOTO_PAYLOAD_TYPE`]), as
+/// `cosign attest` and `cosign attest-blob` do.
+pub fn sign_statement(key: &crate::SigningKey, statement: &Statement) -> Result<Envelope> {
+    use base64::Engine as _;
+    let body =
+        serde_json::to_vec(statement).map_err(|e| Error::input("statement", e.to_string()))?;
+    let sig = key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &body))?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    Ok(Envelope {
+        payload_type: IN_TOTO_PAYLOAD_TYPE.to_string(),
+        payload: b64.encode(&body),
+        signatures: vec![EnvelopeSignature {
+            keyid: String::new(),
+            sig: b64.encode(sig),
+        }],
+    })
+}
+
+/// Check a DSSE envelope: in-toto payload type, a signature that verifies with one of
+/// `keys`, and an in-toto statement inside. Returns the statement and the key that verified
+/// it; the error says what is wrong, in one line.
+pub fn open_envelope<'k>(
+    envelope: &Envelope,
+    keys: &'k [crate::PublicKey],
+) -> std::result::Result<(Statement, &'k crate::PublicKey), String> {
+    use base64::Engine as _;
+    if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE {
+        return Err(format!(
+            "payload type is '{}', not '{IN_TOTO_PAYLOAD_TYPE}'",
+            envelope.payload_type
+        ));
+    }
+    let std_b64 = base64::engine::general_purpose::STANDARD;
+    // DSSE allows either base64 alphabet.
+    let body = std_b64
+        .decode(envelope.payload.as_bytes())
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(envelope.payload.as_bytes()))
+        .map_err(|e| format!("envelope payload is not base64: {e}"))?;
+    let message = pae(&envelope.payload_type, &body);
+    let key = envelope
+        .signatures
+        .iter()
+        .filter_map(|s| std_b64.decode(s.sig.trim()).ok())
+        .find_map(|sig| keys.iter().find(|k| k.verify(&message, &sig)))
+        .ok_or_else(|| {
+            format!(
+                "signature invalid: none of its {} signature(s) verifies with {}",
+                envelope.signatures.len(),
+                crate::keys::key_names(keys)
+            )
+        })?;
+    let statement: Statement = serde_json::from_slice(&body)
+        .map_err(|e| format!("payload is not an in-toto statement: {e}"))?;
+    if statement.kind != STATEMENT_V1 && statement.kind != STATEMENT_V01 {
+        return Err(format!(
+            "statement _type is '{}', not an in-toto statement",
+            statement.kind
+        ));
+    }
+    Ok((statement, key))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -422,6 +422,16 @@ fn write_new(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     Ok(())
 }
 
+/// "the key K" or "any of the keys K1, K2", for error messages.
+pub(crate) fn key_names(keys: &[PublicKey]) -> String {
+    let names: Vec<&str> = keys.iter().map(PublicKey::name).collect();
+    if names.len() == 1 {
+        format!("the key {}", names[0])
+    } else {
+        format!("any of the keys {}", names.join(", "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

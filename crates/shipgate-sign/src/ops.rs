@@ -8,11 +8,11 @@ use oci_client::manifest::OciDescriptor;
 use shipgate_image::RegistryOptions;
 
 use crate::attestation::{
-    DSSE_MEDIA_TYPE, Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE, PREDICATE_TYPE_ANNOTATION,
-    PredicateType, STATEMENT_V01, STATEMENT_V1, Statement, pae,
+    DSSE_MEDIA_TYPE, Envelope, PREDICATE_TYPE_ANNOTATION, PredicateType, Statement, open_envelope,
+    sign_statement,
 };
 use crate::error::{Error, Result};
-use crate::keys::{PublicKey, SigningKey};
+use crate::keys::{PublicKey, SigningKey, key_names};
 use crate::payload::{
     COSIGN_SIGNATURE_TYPE, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, SimpleSigning,
 };
@@ -130,17 +130,7 @@ pub async fn attest(
         &predicate_type.uri,
         predicate,
     );
-    let body =
-        serde_json::to_vec(&statement).map_err(|e| Error::input("predicate", e.to_string()))?;
-    let sig = key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &body))?;
-    let envelope = Envelope {
-        payload_type: IN_TOTO_PAYLOAD_TYPE.to_string(),
-        payload: STANDARD.encode(&body),
-        signatures: vec![EnvelopeSignature {
-            keyid: String::new(),
-            sig: STANDARD.encode(sig),
-        }],
-    };
+    let envelope = sign_statement(key, &statement)?;
     let blob = serde_json::to_vec(&envelope).expect("an envelope of strings serialises");
     let layer = descriptor(
         DSSE_MEDIA_TYPE,
@@ -288,15 +278,6 @@ async fn check_signature(
     })
 }
 
-fn key_names(keys: &[PublicKey]) -> String {
-    let names: Vec<&str> = keys.iter().map(PublicKey::name).collect();
-    if names.len() == 1 {
-        format!("the key {}", names[0])
-    } else {
-        format!("any of the keys {}", names.join(", "))
-    }
-}
-
 /// Verifies `image`'s attestations against `keys`: every DSSE layer of `sha256-<hex>.att`
 /// whose blob matches its digest, whose envelope signature (over the PAE) verifies with one
 /// of the keys, and whose statement has this image's digest as a subject; then keeps those
@@ -379,38 +360,7 @@ async fn check_attestation(
     let blob = target.blob(r, layer).await?;
     let envelope: Envelope =
         serde_json::from_slice(&blob).map_err(|e| format!("not a DSSE envelope: {e}"))?;
-    if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE {
-        return Err(format!(
-            "payload type is '{}', not '{IN_TOTO_PAYLOAD_TYPE}'",
-            envelope.payload_type
-        ));
-    }
-    // DSSE allows either base64 alphabet.
-    let body = STANDARD
-        .decode(envelope.payload.as_bytes())
-        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(envelope.payload.as_bytes()))
-        .map_err(|e| format!("envelope payload is not base64: {e}"))?;
-    let message = pae(&envelope.payload_type, &body);
-    let key = envelope
-        .signatures
-        .iter()
-        .filter_map(|s| STANDARD.decode(s.sig.trim()).ok())
-        .find_map(|sig| keys.iter().find(|k| k.verify(&message, &sig)))
-        .ok_or_else(|| {
-            format!(
-                "signature invalid: none of its {} signature(s) verifies with {}",
-                envelope.signatures.len(),
-                key_names(keys)
-            )
-        })?;
-    let statement: Statement = serde_json::from_slice(&body)
-        .map_err(|e| format!("payload is not an in-toto statement: {e}"))?;
-    if statement.kind != STATEMENT_V1 && statement.kind != STATEMENT_V01 {
-        return Err(format!(
-            "statement _type is '{}', not an in-toto statement",
-            statement.kind
-        ));
-    }
+    let (statement, key) = open_envelope(&envelope, keys)?;
     if !statement.is_about(&target.digest) {
         let found: Vec<String> = statement
             .subject

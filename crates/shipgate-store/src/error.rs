@@ -39,6 +39,14 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
+    /// An evidence bundle could not be written (nothing is left behind).
+    #[error("{}: cannot write the evidence bundle: {message}", path.display())]
+    Export {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
     /// A date or time argument that is not RFC 3339 or `YYYY-MM-DD`.
     #[error("invalid date or time {0:?} (expected RFC 3339 or YYYY-MM-DD)")]
     Time(String),

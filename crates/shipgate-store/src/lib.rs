@@ -17,6 +17,8 @@
 
 mod canonical;
 mod error;
+pub mod evidence;
+pub mod export;
 pub mod ledger;
 pub mod metrics;
 mod schema;

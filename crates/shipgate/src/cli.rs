@@ -128,14 +128,8 @@ pub struct RuntimeWatchArgs {
     #[arg(long, requires = "follow")]
     pub from_start: bool,
 
-    /// Also record every alert in the store as a `runtime-alert` event (one-shot reads only).
-    #[arg(long = "store", conflicts_with = "follow")]
-    pub store: bool,
-    /// The store database (with --store).
-    #[command(flatten)]
-    pub database: DatabaseArgs,
-
-    /// Shared report options.
+    /// Shared report options (`--store` records every alert as a `runtime-alert` event
+    /// instead of the report; one-shot reads only).
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -213,6 +207,20 @@ pub struct DatabaseArgs {
     pub database: Option<String>,
 }
 
+/// `--store` for commands that record events (the GitOps agent and syncs, the admission
+/// webhook).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Store")]
+pub struct StoreRecordArgs {
+    /// Also record every sync, drift event or admission decision in the store (see `shipgate
+    /// store`), for history, metrics and the audit trail.
+    #[arg(long)]
+    pub store: bool,
+    /// The store database (with --store).
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
 /// `shipgate store ...`
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {
@@ -251,6 +259,76 @@ pub enum AuditCommand {
     ///
     /// Exit codes: 0 intact, 1 tampering found (the seq and what is wrong on stdout), 2 error.
     Verify(AuditVerifyArgs),
+    /// Sign the ledger head: an in-toto statement (DSSE envelope, cosign key) naming the
+    /// head's seq and hash, to keep outside the database and check later with `audit verify
+    /// --checkpoint`.
+    Checkpoint(AuditCheckpointArgs),
+    /// Write a compliance evidence bundle for a period: every ledger entry with its record
+    /// (records.jsonl), CSV tables (ledger, scans, findings, pipeline runs, gate decisions,
+    /// events), report.md, and evidence.json mapping the records to SOC 2 CC7.1/CC7.2/CC8.1
+    /// and ISO/IEC 27001:2022 A.8.8/A.8.9/A.8.16/A.8.32. With --key the bundle is signed.
+    ///
+    /// Exit codes: 0 written, 1 written but the ledger failed verification (said in the
+    /// bundle), 2 error (nothing written).
+    Export(AuditExportArgs),
+    /// Check a signed evidence bundle: the signature, and the sha256 of every file it lists.
+    ///
+    /// Exit codes: 0 intact, 1 a file was changed, added or removed, or the signature is
+    /// invalid, 2 error.
+    VerifyExport(AuditVerifyExportArgs),
+}
+
+/// `shipgate audit checkpoint`
+#[derive(Debug, Args)]
+pub struct AuditCheckpointArgs {
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Private key file (cosign format, see `shipgate key generate`).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// Key password.
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    /// Write the envelope to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `shipgate audit export`
+#[derive(Debug, Args)]
+pub struct AuditExportArgs {
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Records at or after this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Records before this time (RFC 3339 or YYYY-MM-DD; exclusive).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Directory to create (must not exist or be empty).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub output: PathBuf,
+    /// Sign the bundle with this private key (cosign format): evidence.dsse.json.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Key password.
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    /// Output on stdout.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: SummaryFormat,
+}
+
+/// `shipgate audit verify-export`
+#[derive(Debug, Args)]
+pub struct AuditVerifyExportArgs {
+    /// The bundle directory.
+    pub dir: PathBuf,
+    /// Public key(s) the bundle must be signed with.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub key: Vec<PathBuf>,
 }
 
 /// `shipgate audit verify`
@@ -264,6 +342,13 @@ pub struct AuditVerifyArgs {
     /// and whole-chain rewrites, which a chain alone cannot.
     #[arg(long, value_name = "SEQ:HASH")]
     pub anchor: Vec<String>,
+    /// A signed checkpoint written by `audit checkpoint`: its signature must verify with
+    /// --key, and the chain must still contain its head.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub checkpoint: Vec<PathBuf>,
+    /// Public key(s) for --checkpoint.
+    #[arg(long, value_name = "FILE")]
+    pub key: Vec<PathBuf>,
     /// Output on stdout.
     #[arg(long, value_enum, default_value = "table")]
     pub format: SummaryFormat,
@@ -485,6 +570,15 @@ pub struct ReportArgs {
     /// Print nothing on standard error but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// Also record the report in the store (see `shipgate store`), for history, trends and
+    /// the audit trail; a store error fails the gate (exit 2).
+    #[arg(long, visible_alias = "record", help_heading = "Store")]
+    pub store: bool,
+
+    /// The store database (with --store).
+    #[command(flatten, next_help_heading = "Store")]
+    pub database: DatabaseArgs,
 }
 
 /// `shipgate scan all`
@@ -729,7 +823,7 @@ pub enum HookCommand {
     Install(HookInstallArgs),
     /// Run a hook: `pre-commit` scans the staged changes for secrets and insecure code and
     /// gates on them.
-    Run(HookRunArgs),
+    Run(Box<HookRunArgs>),
 }
 
 /// `shipgate hook install`
@@ -971,6 +1065,10 @@ pub struct AdmissionServeArgs {
     /// (docs/admission.md). Loaded at start-up.
     #[arg(long, value_name = "FILE")]
     pub image_policy: Option<PathBuf>,
+
+    /// Record in the store.
+    #[command(flatten)]
+    pub record: StoreRecordArgs,
 }
 
 /// `shipgate admission manifest`
@@ -1135,6 +1233,10 @@ pub struct GitopsRunArgs {
     /// Event lines on stderr: text or json.
     #[arg(long, default_value = "text", value_name = "text|json")]
     pub log_format: String,
+
+    /// Record in the store.
+    #[command(flatten)]
+    pub record: StoreRecordArgs,
 }
 
 /// `shipgate gitops sync`
@@ -1163,6 +1265,10 @@ pub struct GitopsSyncArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: GitopsFormat,
+
+    /// Record in the store.
+    #[command(flatten)]
+    pub record: StoreRecordArgs,
 }
 
 /// `shipgate gitops diff`
@@ -1244,6 +1350,10 @@ pub struct GitopsRollbackArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: GitopsFormat,
+
+    /// Record in the store.
+    #[command(flatten)]
+    pub record: StoreRecordArgs,
 }
 
 /// `shipgate gitops manifest`

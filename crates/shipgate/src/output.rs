@@ -19,6 +19,9 @@ use crate::settings::{self, LoadedConfig};
 pub struct ScanContext {
     /// The loaded configuration (with its errors, which go into the report).
     pub config: LoadedConfig,
+    /// Whether `--store` records the report (commands that record something else, such as
+    /// `runtime watch` with its alerts, turn it off).
+    pub store_report: bool,
 }
 
 impl ScanContext {
@@ -27,6 +30,7 @@ impl ScanContext {
         let path = settings::discover(args.config.as_deref(), root);
         ScanContext {
             config: settings::load(path),
+            store_report: true,
         }
     }
 
@@ -119,6 +123,16 @@ pub fn finish(
         }
     }
 
+    let mut report = report;
+    if args.store && ctx.store_report {
+        // Recorded as built; a failure to record is an error of this run (exit 2).
+        if let Err(e) = store_report(&report, args) {
+            report.errors.push(ScanError::new(format!(
+                "recording the report in the store: {e:#}"
+            )));
+        }
+    }
+
     for e in &report.errors {
         eprintln!("error: {e}");
     }
@@ -129,6 +143,14 @@ pub fn finish(
     }
     render(&report, args)?;
     Ok(report.exit_code() as i32)
+}
+
+/// `--store`: the report goes into the store as a scan report made now.
+fn store_report(report: &Report, args: &ReportArgs) -> anyhow::Result<()> {
+    let value = serde_json::to_value(report)?;
+    let mut store = crate::cmd::open_store(&args.database)?;
+    store.insert_report(report, &value, jiff::Timestamp::now())?;
+    Ok(())
 }
 
 /// Write the report in the requested format to `--output` or standard output.

@@ -480,3 +480,71 @@ async fn graceful_shutdown_drains_in_flight_requests() {
         "still accepting after shutdown"
     );
 }
+
+#[tokio::test]
+async fn every_evaluated_decision_reaches_the_sink() {
+    use shipgate_admission::decisions::{DecisionRecord, SharedSink};
+    let seen: Arc<std::sync::Mutex<Vec<DecisionRecord>>> = Arc::default();
+    let sink = seen.clone();
+    let s = start(default_rules(), move |c| {
+        c.request_budget = Duration::from_millis(300);
+        c.decision_sink = Some(SharedSink(Arc::new(move |d: DecisionRecord| {
+            sink.lock().unwrap().push(d);
+        })));
+    })
+    .await;
+    let (_, r) = s
+        .post(review(&pod("bad", "nginx:latest", true), "apps", false))
+        .await;
+    assert_eq!(r["response"]["allowed"], false);
+    let (_, r) = s
+        .post(review(&pod("good", "nginx:1.27", false), "apps", true))
+        .await;
+    assert_eq!(r["response"]["allowed"], true);
+    // Exempt: answered without evaluation, not recorded.
+    s.post(review(
+        &pod("sys", "nginx:latest", true),
+        "kube-system",
+        false,
+    ))
+    .await;
+    // An evaluation failure is recorded with its error and the failure-mode answer.
+    let mut p = pod("slow", "nginx:1.27", false);
+    p["metadata"]["annotations"] = json!({"test.shipgate.dev/sleep-ms": "1500"});
+    s.post(review(&p, "apps", false)).await;
+    s.shutdown().await;
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 3, "{seen:#?}");
+    let bad = &seen[0];
+    assert_eq!(
+        (bad.name.as_str(), bad.namespace.as_str(), bad.kind.as_str()),
+        ("bad", "apps", "Pod")
+    );
+    assert!(!bad.allowed);
+    assert_eq!(bad.operation, "CREATE");
+    assert_eq!(bad.api_version, "v1");
+    let rules: Vec<&str> = bad.violations.iter().map(|v| v.rule.as_str()).collect();
+    assert!(
+        rules.contains(&"privileged") && rules.contains(&"latest-tag"),
+        "{rules:?}"
+    );
+    assert!(
+        bad.message
+            .as_deref()
+            .unwrap_or("")
+            .contains("[privileged]")
+    );
+    assert!(seen[1].allowed && seen[1].dry_run && seen[1].violations.is_empty());
+    assert_eq!(seen[2].name, "slow");
+    assert!(!seen[2].allowed, "failure mode deny");
+    assert!(
+        seen[2]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("time budget"),
+        "{:?}",
+        seen[2].error
+    );
+}

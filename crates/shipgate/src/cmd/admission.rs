@@ -79,6 +79,21 @@ fn serve(a: AdmissionServeArgs) -> anyhow::Result<i32> {
             ))
         }
     };
+    let recorder = if a.record.store {
+        let r = super::recorder::Recorder::start(&a.record.database, "shipgate admission")?;
+        let h = r.sender();
+        config.decision_sink = Some(shipgate_admission::decisions::SharedSink(Arc::new(
+            move |d: shipgate_admission::decisions::DecisionRecord| {
+                let time = super::recorder::time_or_now(&d.time);
+                if let Ok(body) = serde_json::to_value(&d) {
+                    h.event("admission", time, body);
+                }
+            },
+        )));
+        Some(r)
+    } else {
+        None
+    };
     let rt = runtime()?;
     rt.block_on(async move {
         let server = Server::bind(config, loader)
@@ -95,6 +110,11 @@ fn serve(a: AdmissionServeArgs) -> anyhow::Result<i32> {
         eprintln!("shipgate admission: stopped");
         anyhow::Ok(())
     })?;
+    let lost = recorder.map_or(0, super::recorder::Recorder::close);
+    if lost > 0 {
+        eprintln!("shipgate admission: {lost} decision(s) could not be recorded in the store");
+        return Ok(2);
+    }
     Ok(0)
 }
 

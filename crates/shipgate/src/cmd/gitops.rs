@@ -208,6 +208,7 @@ fn print_record(r: &SyncRecord) {
 fn finish_sync(
     outcome: shipgate_gitops::sync::SyncOutcome,
     format: GitopsFormat,
+    record: &crate::cli::StoreRecordArgs,
 ) -> anyhow::Result<i32> {
     let r = &outcome.record;
     match format {
@@ -216,6 +217,12 @@ fn finish_sync(
     }
     if let Some(e) = &outcome.store_error {
         eprintln!("shipgate gitops: the sync record could not be stored: {e}");
+        return Ok(2);
+    }
+    if record.store
+        && let Err(e) = store_sync(r, &record.database)
+    {
+        eprintln!("shipgate gitops: the sync was not recorded in the store: {e:#}");
         return Ok(2);
     }
     if let Some(reason) = &r.reason {
@@ -227,6 +234,18 @@ fn finish_sync(
     }
     Ok(exit_code(r.result))
 }
+
+/// `--store`: a `gitops-sync` event at the sync's start time.
+fn store_sync(r: &SyncRecord, db: &crate::cli::DatabaseArgs) -> anyhow::Result<()> {
+    let mut store = super::store::open(db)?;
+    let time = super::recorder::time_or_now(&r.started_at);
+    store.insert_event(KIND_SYNC, time, &serde_json::to_value(r)?)?;
+    Ok(())
+}
+
+/// Event kinds in the store.
+const KIND_SYNC: &str = "gitops-sync";
+const KIND_DRIFT: &str = "drift";
 
 async fn sync(a: GitopsSyncArgs) -> anyhow::Result<i32> {
     let app = find(load_apps(&a.common, true)?, &a.app)?;
@@ -305,7 +324,7 @@ async fn sync(a: GitopsSyncArgs) -> anyhow::Result<i32> {
         pin: None,
     };
     let outcome = engine.sync(&app, &opts).await;
-    finish_sync(outcome, a.format)
+    finish_sync(outcome, a.format, &a.record)
 }
 
 fn print_diffs(diffs: &[shipgate_gitops::sync::ObjectDiff]) {
@@ -536,7 +555,7 @@ async fn rollback(a: GitopsRollbackArgs) -> anyhow::Result<i32> {
         pin: Some(commit),
     };
     let outcome = engine.sync(&app, &opts).await;
-    finish_sync(outcome, a.format)
+    finish_sync(outcome, a.format, &a.record)
 }
 
 fn identity() -> String {
@@ -549,6 +568,18 @@ fn identity() -> String {
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "shipgate".into());
     format!("{host}-{}", std::process::id())
+}
+
+/// Syncs and drift go to the store; the rest is operational noise.
+fn record_event(rec: &super::recorder::RecorderHandle, e: &AgentEvent) {
+    let (kind, time, body) = match e {
+        AgentEvent::Synced(r) => (KIND_SYNC, &r.started_at, serde_json::to_value(r)),
+        AgentEvent::Drift(d) => (KIND_DRIFT, &d.detected_at, serde_json::to_value(d)),
+        _ => return,
+    };
+    if let Ok(body) = body {
+        rec.event(kind, super::recorder::time_or_now(time), body);
+    }
 }
 
 fn print_event(e: &AgentEvent, json: bool) {
@@ -655,18 +686,39 @@ async fn agent(a: GitopsRunArgs) -> anyhow::Result<i32> {
         listen: Some(a.listen),
         max_parallel_syncs: a.max_parallel_syncs.max(1),
     };
+    let recorder = if a.record.store {
+        Some(super::recorder::Recorder::start(
+            &a.record.database,
+            "gitops",
+        )?)
+    } else {
+        None
+    };
+    let to_store = recorder.as_ref().map(super::recorder::Recorder::sender);
     let agent = Agent::new(
         engine,
         config,
-        Arc::new(move |e: AgentEvent| print_event(&e, json)),
+        Arc::new(move |e: AgentEvent| {
+            if let Some(rec) = &to_store {
+                record_event(rec, &e);
+            }
+            print_event(&e, json)
+        }),
     );
     let (stop, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shipgate_admission::server::shutdown_signal().await;
         let _ = stop.send(true);
     });
-    agent.run(rx).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let result = agent.run(rx).await.map_err(|e| anyhow::anyhow!("{e}"));
+    drop(agent);
+    let lost = recorder.map_or(0, super::recorder::Recorder::close);
+    result?;
     eprintln!("gitops: stopped");
+    if lost > 0 {
+        eprintln!("gitops: {lost} event(s) could not be recorded in the store");
+        return Ok(2);
+    }
     Ok(0)
 }
 

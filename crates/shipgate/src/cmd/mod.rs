@@ -1,6 +1,7 @@
 //! One module per command family; each turns parsed flags into a library call.
 
 mod admission;
+mod audit;
 mod db;
 mod deps;
 mod gitops;
@@ -9,6 +10,7 @@ mod image;
 mod pipeline;
 mod policy;
 mod promote;
+mod recorder;
 mod runtime;
 mod sast;
 mod sbom;
@@ -16,6 +18,8 @@ mod scan_all;
 mod secrets;
 mod sign;
 mod store;
+
+pub use store::open as open_store;
 
 use crate::cli::{Cli, Command, HookCommand, KeyCommand, ScanCommand};
 
@@ -35,7 +39,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Scan(ScanCommand::Secrets(args)) => secrets::run(args),
         Command::Scan(ScanCommand::Sast(args)) => sast::run(args),
         Command::Hook(HookCommand::Install(args)) => hook::install(args),
-        Command::Hook(HookCommand::Run(args)) => hook::run(args),
+        Command::Hook(HookCommand::Run(args)) => hook::run(*args),
         Command::Pipeline(cmd) => pipeline::run(cmd),
         Command::Runtime(cmd) => runtime::run(cmd),
         Command::Store(cmd) => store::run(cmd),

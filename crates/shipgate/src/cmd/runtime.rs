@@ -39,7 +39,9 @@ fn parse_since(s: &str) -> anyhow::Result<jiff::Timestamp> {
 
 fn watch(a: RuntimeWatchArgs) -> anyhow::Result<i32> {
     let since = a.since.as_deref().map(parse_since).transpose()?;
-    let ctx = ScanContext::new(&a.report, Path::new("."));
+    let mut ctx = ScanContext::new(&a.report, Path::new("."));
+    // --store records the alerts as events, not the report.
+    ctx.store_report = false;
     let config_file = ctx
         .config
         .path
@@ -55,6 +57,9 @@ fn watch(a: RuntimeWatchArgs) -> anyhow::Result<i32> {
             Rules::new(&RuntimeSettings::default())?
         }
     };
+    if a.follow && a.report.store {
+        anyhow::bail!("--store records one-shot reads only; it does not apply with --follow");
+    }
     if a.follow {
         if let Some(e) = ctx.config.errors.first().or(errors.first()) {
             anyhow::bail!("{e}");
@@ -64,9 +69,9 @@ fn watch(a: RuntimeWatchArgs) -> anyhow::Result<i32> {
     let mut output = ScanOutput::default();
     match read_log(&a.audit_log, &rules, since) {
         Ok(out) => {
-            if a.store {
+            if a.report.store {
                 // Record before reporting, so that a store failure fails the gate closed.
-                if let Err(e) = record_alerts(&a.database, &out.alerts) {
+                if let Err(e) = record_alerts(&a.report.database, &out.alerts) {
                     errors.push(ScanError::new(format!(
                         "recording alerts in the store: {e:#}"
                     )));

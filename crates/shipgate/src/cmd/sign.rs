@@ -16,7 +16,7 @@ use crate::env;
 
 /// The password: `--password-file`, else `$COSIGN_PASSWORD` (may be empty). There is no
 /// prompt: signing runs in pipelines, and a silent empty password would hide a mistake.
-fn password(args: &PasswordArgs) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn password(args: &PasswordArgs) -> anyhow::Result<Vec<u8>> {
     if let Some(file) = &args.password_file {
         let mut bytes = std::fs::read(file)
             .with_context(|| format!("reading the password file {}", file.display()))?;
@@ -53,14 +53,17 @@ fn registry_options(r: &RegistryArgs) -> RegistryOptions {
     }
 }
 
-fn load_keys(files: &[std::path::PathBuf]) -> anyhow::Result<Vec<PublicKey>> {
+pub(crate) fn load_keys(files: &[std::path::PathBuf]) -> anyhow::Result<Vec<PublicKey>> {
     files
         .iter()
         .map(|f| shipgate_sign::load_public_key(f).map_err(plain))
         .collect()
 }
 
-fn load_signing_key(path: &Path, args: &PasswordArgs) -> anyhow::Result<shipgate_sign::SigningKey> {
+pub(crate) fn load_signing_key(
+    path: &Path,
+    args: &PasswordArgs,
+) -> anyhow::Result<shipgate_sign::SigningKey> {
     // Read the key before asking for the password, so a missing file is reported as such.
     if let Err(e) = std::fs::metadata(path) {
         bail!("{}: {e}", path.display());

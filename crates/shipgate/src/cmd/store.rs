@@ -41,6 +41,24 @@ pub fn open(a: &DatabaseArgs) -> anyhow::Result<Store> {
     Ok(Store::open(&path)?)
 }
 
+/// Open a store that must already exist (verify, export, checkpoint read; they never create
+/// an empty database by mistake).
+pub fn open_existing(a: &DatabaseArgs) -> anyhow::Result<Store> {
+    let path = database_path(a)?;
+    if !path.exists() {
+        anyhow::bail!(
+            "{}: no store database (record something first, or pass --database)",
+            path.display()
+        );
+    }
+    Ok(Store::open(&path)?)
+}
+
+/// How the store is named in outputs (never with a password).
+pub fn display_name(a: &DatabaseArgs) -> anyhow::Result<String> {
+    Ok(database_path(a)?.display().to_string())
+}
+
 /// Run a `store` subcommand.
 pub fn run(cmd: StoreCommand) -> anyhow::Result<i32> {
     match cmd {
@@ -52,6 +70,9 @@ pub fn run(cmd: StoreCommand) -> anyhow::Result<i32> {
 pub fn audit(cmd: AuditCommand) -> anyhow::Result<i32> {
     match cmd {
         AuditCommand::Verify(a) => verify(a),
+        AuditCommand::Checkpoint(a) => super::audit::checkpoint(a),
+        AuditCommand::Export(a) => super::audit::export(a),
+        AuditCommand::VerifyExport(a) => super::audit::verify_export(a),
     }
 }
 
@@ -212,9 +233,11 @@ fn verify(a: AuditVerifyArgs) -> anyhow::Result<i32> {
         );
     }
     let store = Store::open(&path)?;
+    let mut anchors = a.anchor.clone();
+    anchors.extend(super::audit::checkpoint_anchors(&a.checkpoint, &a.key)?);
     let mut v = store.verify()?;
     if v.problem.is_none() {
-        for a in &a.anchor {
+        for a in &anchors {
             let Some((seq, hash)) = a
                 .split_once(':')
                 .and_then(|(s, h)| Some((s.parse::<i64>().ok()?, h)))

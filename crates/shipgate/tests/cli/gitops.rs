@@ -195,9 +195,28 @@ fn sync_diff_status_history_rollback_against_a_real_cluster() {
         "{}",
         run.stdout
     );
-    let run = gitops(t.path(), kc, &["sync", "cli", "--apps", apps]);
+    let db = t.path().join("s.db");
+    let db = db.to_str().unwrap();
+    let run = gitops(
+        t.path(),
+        kc,
+        &["sync", "cli", "--apps", apps, "--store", "--database", db],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("configured"), "{}", run.stdout);
+    // --store: the sync is a gitops-sync event in the ledger.
+    let c = rusqlite::Connection::open(db).unwrap();
+    let (kind, body): (String, String) = c
+        .query_row("SELECT kind, body FROM events", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(kind, "gitops-sync");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["body"]["commit"], v2.as_str(), "{body}");
+    assert_eq!(body["body"]["result"], "succeeded");
+    let v = run_in(t.path(), &["audit", "verify", "--database", db]);
+    assert_eq!(v.code, 0, "{}", v.stdout);
 
     let run = gitops(
         t.path(),
@@ -307,8 +326,11 @@ fn run_syncs_serves_health_and_stops_on_sigterm() {
             "cli-run-state",
             "--listen",
             &listen,
-            "--cache-dir",
+            "--store",
+            "--database",
         ])
+        .arg(t.path().join("s.db"))
+        .arg("--cache-dir")
         .arg(t.path().join("cache"))
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -348,4 +370,16 @@ fn run_syncs_serves_health_and_stops_on_sigterm() {
     assert!(st.success());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "{seen:#?}");
+    // --store: the agent's syncs were written before it exited.
+    let c = rusqlite::Connection::open(t.path().join("s.db")).unwrap();
+    let synced: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM events WHERE kind = 'gitops-sync'
+               AND json_extract(body, '$.body.app') = 'agent'
+               AND json_extract(body, '$.body.result') = 'succeeded'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(synced >= 1, "no gitops-sync event recorded: {seen:#?}");
 }

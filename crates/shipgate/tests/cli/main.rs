@@ -1,6 +1,7 @@
 //! End-to-end tests of the `shipgate` binary: exit codes, stdout, stderr, snapshots.
 #![allow(clippy::unwrap_used)] // test code: a panic with the error is the right failure
 
+mod audit;
 mod deps;
 mod gitops;
 mod help;

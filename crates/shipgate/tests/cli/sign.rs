@@ -11,7 +11,7 @@ use shipgate_sign::testsupport::{Raw, push_test_image};
 use crate::kit::{Run, run_with_env};
 
 /// `$SHIPGATE_COSIGN`, else `cosign` in the test-bins cache; `None` (skip, loudly) outside CI.
-fn cosign_or_skip(test: &str) -> Option<PathBuf> {
+pub(crate) fn cosign_or_skip(test: &str) -> Option<PathBuf> {
     let path = std::env::var_os("SHIPGATE_COSIGN")
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)

@@ -277,3 +277,70 @@ fn an_anchor_catches_truncation() {
     );
     assert_eq!(r.code, 2);
 }
+
+#[test]
+fn scan_store_records_the_report_and_a_store_failure_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/app.py"), "print('hello')\n").unwrap();
+    let r = run_in(
+        dir.path(),
+        &["scan", "secrets", "src", "--store", "--database", "s.db"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // `--record` is the same flag.
+    let r = run_in(
+        dir.path(),
+        &["scan", "secrets", "src", "--record", "--database", "s.db"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = run_in(
+        dir.path(),
+        &["audit", "verify", "--database", "s.db", "--format", "json"],
+    );
+    assert_eq!(v.code, 0, "{}", v.stderr);
+    assert_eq!(v.json()["entries"], 2);
+    let c = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
+    let (scanner, target): (String, String) = c
+        .query_row(
+            "SELECT scanner, target FROM scan_reports LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((scanner.as_str(), target.as_str()), ("secrets", "src"));
+    drop(c);
+    // A database that cannot be written fails the gate closed, and says so in the report.
+    std::fs::write(
+        dir.path().join("bad.db"),
+        "not a database at all, just text",
+    )
+    .unwrap();
+    let r = run_in(
+        dir.path(),
+        &[
+            "scan",
+            "secrets",
+            "src",
+            "--store",
+            "--database",
+            "bad.db",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("recording the report in the store") && r.stderr.contains("bad.db"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("recording the report in the store"),
+        "{}",
+        r.stdout
+    );
+}
