@@ -78,28 +78,4 @@ impl Store {
         }
         Ok(n)
     }
-
-    /// The ledger entry at `seq`, if there is one.
-    pub fn ledger_entry(&self, seq: i64) -> Result<Option<LedgerEntry>, StoreError> {
-        use rusqlite::OptionalExtension as _;
-        self.connection()
-            .query_row(
-                "SELECT seq, time, kind, record_id, record_hash, prev_hash, hash
-                 FROM ledger WHERE seq = ?1",
-                [seq],
-                |r| {
-                    Ok(LedgerEntry {
-                        seq: r.get(0)?,
-                        time: r.get(1)?,
-                        kind: r.get(2)?,
-                        record_id: r.get(3)?,
-                        record_hash: r.get(4)?,
-                        prev_hash: r.get(5)?,
-                        hash: r.get(6)?,
-                    })
-                },
-            )
-            .optional()
-            .ctx("reading a ledger entry")
-    }
 }

@@ -2,11 +2,9 @@
 //! `audit verify --checkpoint` reads.
 
 use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use sha2::{Digest, Sha256};
 use shipgate_sign::attestation::{Envelope, STATEMENT_V1, Statement, Subject};
 use shipgate_store::evidence::{self, MANIFEST_FILE};
 use shipgate_store::export::TimeRange;
@@ -165,21 +163,9 @@ pub fn export(a: AuditExportArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// Streamed sha256 of a file, as the pipeline cache computes it.
 fn sha256_file(path: &Path) -> anyhow::Result<String> {
-    let mut f =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = f
-            .read(&mut buf)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
+    shipgate_pipeline::cache::hash_file(path).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn sign_bundle(

@@ -226,13 +226,7 @@ fn ingest(a: StoreIngestArgs) -> anyhow::Result<i32> {
 
 fn verify(a: AuditVerifyArgs) -> anyhow::Result<i32> {
     let path = database_path(&a.database)?;
-    if !path.exists() {
-        anyhow::bail!(
-            "{}: no store database (record something first, or pass --database)",
-            path.display()
-        );
-    }
-    let store = Store::open(&path)?;
+    let store = open_existing(&a.database)?;
     let mut anchors = a.anchor.clone();
     anchors.extend(super::audit::checkpoint_anchors(&a.checkpoint, &a.key)?);
     let mut v = store.verify()?;
