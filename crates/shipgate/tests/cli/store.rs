@@ -328,12 +328,11 @@ fn the_same_commands_against_postgres() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()["drift_events"], 1);
-    // Tampering through psql is found.
-    let db = url.rsplit('/').next().unwrap().split('?').next().unwrap();
-    pg.psql(&format!(
-        "\\c {db}\nUPDATE scan_reports SET body = replace(body, '\"app\"', '\"web\"')"
-    ))
-    .unwrap();
+    // Tampering through raw SQL is found.
+    shipgate_store::Store::connect(&url)
+        .unwrap()
+        .execute_raw("UPDATE scan_reports SET body = replace(body, '\"app\"', '\"web\"')")
+        .unwrap();
     let run = run_in(dir.path(), &["audit", "verify", "--database", &url]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
