@@ -16,12 +16,19 @@ install_test_deps() {
   # Pipeline steps run sandboxed with bubblewrap; resource limits use util-linux prlimit.
   command -v bwrap >/dev/null || need_apt+=(bubblewrap)
   python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
+  # The store's PostgreSQL backend is tested against a real server (shipgate-testenv runs
+  # initdb + postgres from here, as the unprivileged user created below).
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql-15)
   if ((${#need_apt[@]})); then
     echo "test-deps: installing ${need_apt[*]}" >&2
     local sudo=""
     [[ $(id -u) -eq 0 ]] || sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  fi
+  # PostgreSQL refuses to run as root: the test server runs as this system user.
+  if [[ $(id -u) -eq 0 ]] && ! id shipgate-test >/dev/null 2>&1; then
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin shipgate-test
   fi
   # Image scanner: Distribution registry, skopeo, debootstrap and the cached Debian rootfs.
   bash "$here/test-deps-image.sh"

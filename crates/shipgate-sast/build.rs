@@ -4,7 +4,11 @@
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    // Read at run time, not `env!` at compile time: a build script binary reused from another
+    // checkout sharing the target directory must still read this checkout's rules.
+    let manifest_dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = Path::new(&manifest_dir).join("rules");
     println!("cargo::rerun-if-changed=rules");
     let mut files = Vec::new();
     let mut langs: Vec<_> = std::fs::read_dir(&dir)

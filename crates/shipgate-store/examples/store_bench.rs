@@ -1,8 +1,10 @@
 //! Store benchmark: ingest N events one transaction each (what concurrent producers do),
 //! then grow the ledger to M entries and time `verify` over it.
 //!
-//! `cargo run --release -p shipgate-store --example store_bench -- [N] [M]`
+//! `cargo run --release -p shipgate-store --example store_bench -- [N] [M] [DATABASE]`
 //! (defaults 100000 and 1000000; the targets: ingest 100k < 10 s, verify 1M < 5 s).
+//! DATABASE is a `postgres://` URL (an empty database) or a SQLite path; default: a SQLite
+//! file in a temp dir.
 #![allow(clippy::print_stdout, clippy::unwrap_used)] // a benchmark prints its figures
 
 use std::time::Instant;
@@ -14,7 +16,11 @@ fn main() {
     let n: u64 = args.next().map_or(100_000, |a| a.parse().unwrap());
     let m: u64 = args.next().map_or(1_000_000, |a| a.parse().unwrap());
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("bench.db")).unwrap();
+    let location = args
+        .next()
+        .unwrap_or_else(|| dir.path().join("bench.db").display().to_string());
+    let mut store = Store::connect(&location).unwrap();
+    println!("database: {} ({})", store.name(), store.backend_name());
     let t0 = jiff::Timestamp::from_second(1_767_225_600).unwrap();
     let body = |i: u64| {
         serde_json::json!({"app": format!("app-{}", i % 100),
@@ -47,8 +53,8 @@ fn main() {
         v.entries,
         verify.as_secs_f64()
     );
-    let size = std::fs::metadata(dir.path().join("bench.db"))
-        .map(|m| m.len())
-        .unwrap_or(0);
-    println!("database: {:.0} MB", size as f64 / 1e6);
+    if let Some(path) = store.path() {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        println!("database: {:.0} MB", size as f64 / 1e6);
+    }
 }

@@ -198,7 +198,7 @@ pub struct FileDigest {
 /// Write the evidence bundle for `range` into `dir`, which must not exist yet (or be an
 /// empty directory). `store_name` is what the manifest says the store is.
 pub fn write_bundle(
-    store: &Store,
+    store: &mut Store,
     store_name: &str,
     range: TimeRange,
     dir: &Path,
@@ -351,7 +351,7 @@ fn text(v: &Value, pointer: &str) -> String {
 const REPORT_EXAMPLES: usize = 10;
 
 fn write_into(
-    store: &Store,
+    store: &mut Store,
     store_name: &str,
     range: TimeRange,
     dir: &Path,

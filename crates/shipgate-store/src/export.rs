@@ -1,10 +1,10 @@
 //! Reading the ledger back with its records, in seq order, for evidence exports.
 
-use rusqlite::params;
 use serde::Serialize;
 
 use crate::Store;
-use crate::error::{SqlContext, StoreError};
+use crate::db::{Row, params};
+use crate::error::StoreError;
 
 /// One ledger entry as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -39,43 +39,43 @@ impl Store {
     /// canonical JSON of its record (`None` when the record row is gone: [`Store::verify`]
     /// reports that as tampering). Rows are streamed, so memory does not grow with the
     /// ledger. Returns the number of entries visited.
-    pub fn for_each_entry<E: From<StoreError>>(
-        &self,
+    pub fn for_each_entry(
+        &mut self,
         range: TimeRange,
-        mut f: impl FnMut(LedgerEntry, Option<String>) -> Result<(), E>,
-    ) -> Result<u64, E> {
+        mut f: impl FnMut(LedgerEntry, Option<String>) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
         // Times are fixed-format text, so text order is time order; "~" sorts after digits.
         let from = range.from.map_or_else(String::new, crate::fmt_time);
         let to = range.to.map_or_else(|| "~".to_owned(), crate::fmt_time);
-        let conn = self.connection();
-        let mut stmt = conn
-            .prepare(
-                "SELECT l.seq, l.time, l.kind, l.record_id, l.record_hash, l.prev_hash, l.hash,
-                        COALESCE(s.body, p.body, e.body)
-                 FROM ledger l
-                 LEFT JOIN scan_reports s ON l.kind = 'scan-report' AND s.id = l.record_id
-                 LEFT JOIN pipeline_runs p ON l.kind = 'pipeline-run' AND p.id = l.record_id
-                 LEFT JOIN events e ON l.kind = 'event' AND e.id = l.record_id
-                 WHERE l.time >= ?1 AND l.time < ?2
-                 ORDER BY l.seq",
-            )
-            .ctx("reading the ledger")?;
-        let mut rows = stmt.query(params![from, to]).ctx("reading the ledger")?;
         let mut n = 0u64;
-        while let Some(r) = rows.next().ctx("reading the ledger")? {
-            let entry = LedgerEntry {
-                seq: r.get(0).ctx("ledger seq")?,
-                time: r.get(1).ctx("ledger time")?,
-                kind: r.get(2).ctx("ledger kind")?,
-                record_id: r.get(3).ctx("ledger record_id")?,
-                record_hash: r.get(4).ctx("ledger record_hash")?,
-                prev_hash: r.get(5).ctx("ledger prev_hash")?,
-                hash: r.get(6).ctx("ledger hash")?,
-            };
-            let body: Option<String> = r.get(7).ctx("record body")?;
-            f(entry, body)?;
-            n += 1;
-        }
+        self.db.for_each(
+            "reading the ledger",
+            "SELECT l.seq, l.time, l.kind, l.record_id, l.record_hash, l.prev_hash, l.hash,
+                    COALESCE(s.body, p.body, e.body)
+             FROM ledger l
+             LEFT JOIN scan_reports s ON l.kind = 'scan-report' AND s.id = l.record_id
+             LEFT JOIN pipeline_runs p ON l.kind = 'pipeline-run' AND p.id = l.record_id
+             LEFT JOIN events e ON l.kind = 'event' AND e.id = l.record_id
+             WHERE l.time >= ?1 AND l.time < ?2
+             ORDER BY l.seq",
+            params![&from, &to],
+            |r| {
+                n += 1;
+                f(entry_of(&r)?, r.opt_string(7)?)
+            },
+        )?;
         Ok(n)
     }
+}
+
+fn entry_of(r: &Row) -> Result<LedgerEntry, StoreError> {
+    Ok(LedgerEntry {
+        seq: r.i64(0)?,
+        time: r.string(1)?,
+        kind: r.string(2)?,
+        record_id: r.i64(3)?,
+        record_hash: r.string(4)?,
+        prev_hash: r.string(5)?,
+        hash: r.string(6)?,
+    })
 }

@@ -1,37 +1,46 @@
 //! The shipgate store: scan reports and their findings, pipeline runs (steps and gate
-//! decisions) and events (GitOps sync, drift, admission decisions) in one SQLite file, with an
+//! decisions) and events (GitOps sync, drift, admission decisions) in one database — a SQLite
+//! file or a PostgreSQL server, with the same schema and the same queries — with an
 //! append-only hash-chained audit ledger.
 //!
-//! * [`Store::open`] creates or opens the file: WAL journal, a busy timeout so that several
-//!   processes can write at once, foreign keys on, and the versioned migrations of
-//!   `schema_migrations` applied.
+//! * [`Store::open`] creates or opens a SQLite file: WAL journal, a busy timeout so that
+//!   several processes can write at once, foreign keys on. [`Store::connect`] takes a path,
+//!   `sqlite:PATH` or a `postgres://` URL (see [`pg`] for the URL forms and TLS). Either way
+//!   the versioned migrations of `schema_migrations` are applied, under the write lock.
 //! * [`Store::ingest_json`] recognises a document by its `schema` (`shipgate.report/v1`,
 //!   `shipgate.pipeline-run/v1`, `shipgate.event/v1`) and records it; each record and its
-//!   ledger entry are written in one `BEGIN IMMEDIATE` transaction, so a record is either
-//!   complete and chained or absent.
+//!   ledger entry are written in one transaction that excludes other writers (SQLite
+//!   `BEGIN IMMEDIATE`, PostgreSQL an advisory lock), so a record is either complete and
+//!   chained or absent, and the chain stays linear.
 //! * [`Store::verify`] recomputes the chain and the record hashes (see [`ledger`]).
+//!
+//! Not here: an ORM or a query builder (the SQL is written out, once, in the dialect both
+//! backends read: see the `db` module), connection pools, reconnecting (a lost connection is
+//! an error for the caller).
 //!
 //! See docs/store.md for the schema and the ledger format.
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 mod canonical;
+mod db;
 mod error;
 pub mod evidence;
 pub mod export;
 pub mod ledger;
 pub mod metrics;
+pub mod pg;
 mod schema;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 use serde_json::Value;
 
 pub use canonical::{canonical_json, sha256_hex};
-use error::SqlContext;
+use db::{Db, params};
 pub use error::StoreError;
 pub use ledger::{Problem, Verification};
 
@@ -52,8 +61,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// An open store.
 #[derive(Debug)]
 pub struct Store {
-    conn: Connection,
-    path: PathBuf,
+    db: Db,
+    /// The SQLite file (None for PostgreSQL).
+    path: Option<PathBuf>,
+    /// The file path, or the PostgreSQL URL with its password redacted.
+    name: String,
 }
 
 /// What [`Store::ingest_json`] did with one document.
@@ -67,8 +79,53 @@ pub struct Ingested {
     pub seq: Option<i64>,
 }
 
+/// Where a store lives, as parsed by [`Location::parse`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL (`postgres://` or `postgresql://`).
+    Postgres(String),
+}
+
+impl Location {
+    /// `postgres://...` / `postgresql://...` is PostgreSQL; `sqlite:PATH`, `sqlite://PATH` or
+    /// anything else without `://` is a SQLite file. Errors name the argument with its
+    /// password redacted.
+    pub fn parse(s: &str) -> Result<Self, StoreError> {
+        if pg::is_postgres_url(s) {
+            return Ok(Location::Postgres(s.to_owned()));
+        }
+        let p = s
+            .strip_prefix("sqlite://")
+            .or_else(|| s.strip_prefix("sqlite:"))
+            .unwrap_or(s);
+        let bad = |message: &str| StoreError::Url {
+            database: pg::redact(s),
+            message: message.to_owned(),
+        };
+        if s.contains("://") && !s.starts_with("sqlite:") {
+            return Err(bad(
+                "unsupported database URL (expected PATH, sqlite:PATH or postgres://...)",
+            ));
+        }
+        if p.is_empty() {
+            return Err(bad("no path"));
+        }
+        Ok(Location::Sqlite(PathBuf::from(p)))
+    }
+
+    /// The file path, or the URL with its password redacted (for messages).
+    pub fn display_name(&self) -> String {
+        match self {
+            Location::Sqlite(p) => p.display().to_string(),
+            Location::Postgres(u) => pg::redact(u),
+        }
+    }
+}
+
 impl Store {
-    /// Open (creating if needed) the database at `path` and migrate it.
+    /// Open (creating if needed) the SQLite database at `path` and migrate it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let open_err = |source| StoreError::Open {
             path: path.to_path_buf(),
@@ -89,71 +146,109 @@ impl Store {
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
             .map_err(open_err)?;
         let mut store = Store {
-            conn,
-            path: path.to_path_buf(),
+            db: Db::Sqlite(conn),
+            path: Some(path.to_path_buf()),
+            name: path.display().to_string(),
         };
-        store.migrate()?;
+        store.migrate().map_err(|e| match e {
+            // A file that is not a database (or is locked) is an open error, as before.
+            StoreError::Sql { source, .. } => StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            },
+            e => e,
+        })?;
         Ok(store)
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Open the store at `location`: a SQLite path, `sqlite:PATH`, or a `postgres://` /
+    /// `postgresql://` URL (see [`pg`]). Migrates it.
+    pub fn connect(location: &str) -> Result<Self, StoreError> {
+        Self::connect_to(&Location::parse(location)?)
+    }
+
+    /// [`Store::connect`] with a parsed [`Location`].
+    pub fn connect_to(location: &Location) -> Result<Self, StoreError> {
+        match location {
+            Location::Sqlite(p) => Self::open(p),
+            Location::Postgres(url) => {
+                let db = pg::connect(url)?;
+                let mut store = Store {
+                    db,
+                    path: None,
+                    name: pg::redact(url),
+                };
+                store.migrate()?;
+                Ok(store)
+            }
+        }
+    }
+
+    /// The SQLite database file (`None` for PostgreSQL).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The database for messages: the file path, or the URL with its password redacted.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.db.backend() {
+            db::Backend::Sqlite => "sqlite",
+            db::Backend::Postgres => "postgres",
+        }
     }
 
     /// The schema version (highest applied migration).
-    pub fn schema_version(&self) -> Result<i64, StoreError> {
-        self.conn
-            .query_row(
+    pub fn schema_version(&mut self) -> Result<i64, StoreError> {
+        self.db
+            .query_one(
+                "reading schema_migrations",
                 "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                [],
-                |r| r.get(0),
-            )
-            .ctx("reading schema_migrations")
+                params![],
+            )?
+            .i64(0)
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|source| StoreError::Open {
-                path: path.clone(),
-                source,
-            })?;
-        tx.execute_batch(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                 version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
-        )
-        .map_err(|source| StoreError::Open {
-            path: path.clone(),
-            source,
-        })?;
-        let current: i64 = tx
-            .query_row(
-                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                [],
-                |r| r.get(0),
-            )
-            .ctx("reading schema_migrations")?;
-        let known = schema::MIGRATIONS.last().map_or(0, |m| m.0);
-        if current > known {
-            return Err(StoreError::TooNew {
-                path,
-                found: current,
-                known,
-            });
-        }
-        for (version, sql) in schema::MIGRATIONS.iter().filter(|m| m.0 > current) {
-            tx.execute_batch(sql)
-                .ctx(&format!("applying migration {version}"))?;
-            tx.execute(
-                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-                params![version, now()],
-            )
-            .ctx("recording a migration")?;
-        }
-        tx.commit().ctx("committing migrations")
+        let backend = self.db.backend();
+        let name = self.name.clone();
+        self.db.write_tx("migrations", |db| {
+            db.batch(
+                "creating schema_migrations",
+                &schema::ddl(schema::MIGRATIONS_TABLE, backend),
+            )?;
+            let current = db
+                .query_one(
+                    "reading schema_migrations",
+                    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                    params![],
+                )?
+                .i64(0)?;
+            let known = schema::MIGRATIONS.last().map_or(0, |m| m.0);
+            if current > known {
+                return Err(StoreError::TooNew {
+                    path: PathBuf::from(name),
+                    found: current,
+                    known,
+                });
+            }
+            for (version, sql) in schema::MIGRATIONS.iter().filter(|m| m.0 > current) {
+                db.batch(
+                    &format!("applying migration {version}"),
+                    &schema::ddl(sql, backend),
+                )?;
+                db.execute(
+                    "recording a migration",
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                    params![*version, &now()],
+                )?;
+            }
+            Ok(())
+        })
     }
 
     /// Record one JSON document, recognised by its `schema`. `time` is when a scan report was
@@ -219,49 +314,41 @@ impl Store {
     ) -> Result<Ingested, StoreError> {
         let time = fmt_time(time);
         let body = canonical_json(original);
-        let tx = self.write_tx()?;
         let s = &report.summary;
-        tx.execute(
-            "INSERT INTO scan_reports (scanner, target, time, critical, high, medium, low, info,
-                 suppressed, fail_on, gate_passed, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
-                report.scanner,
-                report.target,
-                time,
-                s.critical as i64,
-                s.high as i64,
-                s.medium as i64,
-                s.low as i64,
-                s.info as i64,
-                s.suppressed as i64,
-                enum_text(&report.gate.fail_on),
-                report.gate.passed,
-                body
-            ],
-        )
-        .ctx("inserting a scan report")?;
-        let id = tx.last_insert_rowid();
-        {
-            let mut first = tx
-                .prepare_cached(
-                    "SELECT MIN(f.first_seen) FROM findings f JOIN scan_reports r ON r.id = f.report_id
-                     WHERE r.scanner = ?1 AND r.target = ?2 AND f.fingerprint = ?3",
-                )
-                .ctx("preparing the first-seen query")?;
-            let mut ins = tx
-                .prepare_cached(
-                    "INSERT INTO findings (report_id, fingerprint, rule_id, severity, package,
-                         advisory_id, suppressed, first_seen, last_seen)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                )
-                .ctx("preparing the finding insert")?;
+        let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        let fail_on = enum_text(&report.gate.fail_on);
+        let id = self.db.write_tx("a scan report", |db| {
+            let id = db
+                .query_one(
+                    "inserting a scan report",
+                    "INSERT INTO scan_reports (scanner, target, time, critical, high, medium, low,
+                         info, suppressed, fail_on, gate_passed, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
+                    params![
+                        &report.scanner,
+                        &report.target,
+                        &time,
+                        n(s.critical),
+                        n(s.high),
+                        n(s.medium),
+                        n(s.low),
+                        n(s.info),
+                        n(s.suppressed),
+                        &fail_on,
+                        report.gate.passed,
+                        &body
+                    ],
+                )?
+                .i64(0)?;
             for f in &report.findings {
-                let seen: Option<String> = first
-                    .query_row(params![report.scanner, report.target, f.fingerprint], |r| {
-                        r.get(0)
-                    })
-                    .ctx("reading first_seen")?;
+                let seen = db
+                    .query_one(
+                        "reading first_seen",
+                        "SELECT MIN(f.first_seen) FROM findings f JOIN scan_reports r ON r.id = f.report_id
+                         WHERE r.scanner = ?1 AND r.target = ?2 AND f.fingerprint = ?3",
+                        params![&report.scanner, &report.target, &f.fingerprint],
+                    )?
+                    .opt_string(0)?;
                 let first_seen = match seen {
                     Some(s) if s < time => s,
                     _ => time.clone(),
@@ -270,32 +357,37 @@ impl Store {
                     .package
                     .as_ref()
                     .map(|p| format!("{}/{}@{}", p.ecosystem, p.name, p.version));
-                ins.execute(params![
-                    id,
-                    f.fingerprint,
-                    f.rule_id,
-                    enum_text(&f.severity),
-                    package,
-                    f.advisory.as_ref().map(|a| a.id.clone()),
-                    f.suppressed.is_some(),
-                    first_seen,
-                    time
-                ])
-                .ctx("inserting a finding")?;
+                db.execute(
+                    "inserting a finding",
+                    "INSERT INTO findings (report_id, fingerprint, rule_id, severity, package,
+                         advisory_id, suppressed, first_seen, last_seen)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![
+                        id,
+                        &f.fingerprint,
+                        &f.rule_id,
+                        &enum_text(&f.severity),
+                        package.as_ref(),
+                        f.advisory.as_ref().map(|a| &a.id),
+                        f.suppressed.is_some(),
+                        &first_seen,
+                        &time
+                    ],
+                )?;
             }
-        }
-        let seq = ledger::append(
-            &tx,
-            &time,
-            KIND_SCAN_REPORT,
-            id,
-            &sha256_hex(body.as_bytes()),
-        )?;
-        tx.commit().ctx("committing a scan report")?;
+            ledger::append(
+                db,
+                &time,
+                KIND_SCAN_REPORT,
+                id,
+                &sha256_hex(body.as_bytes()),
+            )
+            .map(|seq| (id, seq))
+        })?;
         Ok(Ingested {
             kind: KIND_SCAN_REPORT,
-            record_id: id,
-            seq: Some(seq),
+            record_id: id.0,
+            seq: Some(id.1),
         })
     }
 
@@ -309,85 +401,82 @@ impl Store {
     ) -> Result<Ingested, StoreError> {
         let time = fmt_time(started);
         let body = canonical_json(original);
-        let tx = self.write_tx()?;
-        let existing: Option<i64> = tx
-            .query_row(
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let (id, seq) = self.db.write_tx("a pipeline run", |db| {
+            let existing = db.query_opt(
+                "looking up the run id",
                 "SELECT id FROM pipeline_runs WHERE run_id = ?1",
-                [&run.id],
-                |r| r.get(0),
-            )
-            .optional()
-            .ctx("looking up the run id")?;
-        if let Some(id) = existing {
-            return Ok(Ingested {
-                kind: KIND_PIPELINE_RUN,
-                record_id: id,
-                seq: None,
-            });
-        }
-        tx.execute(
-            "INSERT INTO pipeline_runs (run_id, pipeline, source_commit, started_at, duration_ms,
-                 isolation, status, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                run.id,
-                run.pipeline,
-                run.source_commit,
-                time,
-                run.duration_ms as i64,
-                run.isolation,
-                enum_text(&run.status),
-                body
-            ],
-        )
-        .ctx("inserting a pipeline run")?;
-        let id = tx.last_insert_rowid();
-        for (i, s) in run.steps.iter().enumerate() {
-            tx.execute(
-                "INSERT INTO pipeline_steps (run_id, position, name, kind, status, duration_ms,
-                     exit_code, message)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    id,
-                    i as i64,
-                    s.name,
-                    s.kind,
-                    enum_text(&s.status),
-                    s.duration_ms as i64,
-                    s.exit_code,
-                    s.message
-                ],
-            )
-            .ctx("inserting a pipeline step")?;
-            if let Some(g) = &s.gate {
-                let step_id = tx.last_insert_rowid();
-                tx.execute(
-                    "INSERT INTO gate_decisions (step_id, scanner, fail_on, passed, summary, report)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![
-                        step_id,
-                        g.scanner,
-                        g.fail_on,
-                        g.passed,
-                        canonical_json(&g.summary),
-                        g.report
-                    ],
-                )
-                .ctx("inserting a gate decision")?;
+                params![&run.id],
+            )?;
+            if let Some(r) = existing {
+                return Ok((r.i64(0)?, None));
             }
-        }
-        let seq = ledger::append(
-            &tx,
-            &time,
-            KIND_PIPELINE_RUN,
-            id,
-            &sha256_hex(body.as_bytes()),
-        )?;
-        tx.commit().ctx("committing a pipeline run")?;
+            let id = db
+                .query_one(
+                    "inserting a pipeline run",
+                    "INSERT INTO pipeline_runs (run_id, pipeline, source_commit, started_at,
+                         duration_ms, isolation, status, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+                    params![
+                        &run.id,
+                        &run.pipeline,
+                        run.source_commit.as_ref(),
+                        &time,
+                        n(run.duration_ms),
+                        &run.isolation,
+                        &enum_text(&run.status),
+                        &body
+                    ],
+                )?
+                .i64(0)?;
+            for (i, s) in run.steps.iter().enumerate() {
+                let step_id = db
+                    .query_one(
+                        "inserting a pipeline step",
+                        "INSERT INTO pipeline_steps (run_id, position, name, kind, status,
+                             duration_ms, exit_code, message)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+                        params![
+                            id,
+                            i64::try_from(i).unwrap_or(i64::MAX),
+                            &s.name,
+                            &s.kind,
+                            &enum_text(&s.status),
+                            n(s.duration_ms),
+                            s.exit_code.map(i64::from),
+                            s.message.as_ref()
+                        ],
+                    )?
+                    .i64(0)?;
+                if let Some(g) = &s.gate {
+                    db.execute(
+                        "inserting a gate decision",
+                        "INSERT INTO gate_decisions (step_id, scanner, fail_on, passed, summary, report)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![
+                            step_id,
+                            &g.scanner,
+                            &g.fail_on,
+                            g.passed,
+                            &canonical_json(&g.summary),
+                            &g.report
+                        ],
+                    )?;
+                }
+            }
+            let seq = ledger::append(
+                db,
+                &time,
+                KIND_PIPELINE_RUN,
+                id,
+                &sha256_hex(body.as_bytes()),
+            )?;
+            Ok((id, Some(seq)))
+        })?;
         Ok(Ingested {
             kind: KIND_PIPELINE_RUN,
             record_id: id,
-            seq: Some(seq),
+            seq,
         })
     }
 
@@ -401,15 +490,17 @@ impl Store {
         let time = fmt_time(time);
         // The hashed record holds the kind too, so that editing the kind is detected.
         let body = canonical_json(&serde_json::json!({"kind": kind, "body": body}));
-        let tx = self.write_tx()?;
-        tx.execute(
-            "INSERT INTO events (kind, time, body) VALUES (?1, ?2, ?3)",
-            params![kind, time, body],
-        )
-        .ctx("inserting an event")?;
-        let id = tx.last_insert_rowid();
-        let seq = ledger::append(&tx, &time, KIND_EVENT, id, &sha256_hex(body.as_bytes()))?;
-        tx.commit().ctx("committing an event")?;
+        let (id, seq) = self.db.write_tx("an event", |db| {
+            let id = db
+                .query_one(
+                    "inserting an event",
+                    "INSERT INTO events (kind, time, body) VALUES (?1, ?2, ?3) RETURNING id",
+                    params![kind, &time, &body],
+                )?
+                .i64(0)?;
+            let seq = ledger::append(db, &time, KIND_EVENT, id, &sha256_hex(body.as_bytes()))?;
+            Ok((id, seq))
+        })?;
         Ok(Ingested {
             kind: KIND_EVENT,
             record_id: id,
@@ -418,19 +509,47 @@ impl Store {
     }
 
     /// Recompute the ledger chain and every record hash; reports the first problem.
-    pub fn verify(&self) -> Result<Verification, StoreError> {
-        ledger::verify(&self.conn)
+    pub fn verify(&mut self) -> Result<Verification, StoreError> {
+        ledger::verify(&mut self.db)
     }
 
-    /// The underlying connection, for read-only queries (metrics, export, tests).
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    /// The hash of ledger entry `seq`, if there is one (for `audit verify --anchor`).
+    pub fn ledger_hash(&mut self, seq: i64) -> Result<Option<String>, StoreError> {
+        self.db
+            .query_opt(
+                "reading a ledger entry",
+                "SELECT hash FROM ledger WHERE seq = ?1",
+                params![seq],
+            )?
+            .map(|r| r.string(0))
+            .transpose()
     }
 
-    fn write_tx(&mut self) -> Result<rusqlite::Transaction<'_>, StoreError> {
-        self.conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .ctx("starting a write transaction")
+    /// Run raw SQL (one or more `;`-separated statements, no parameters) on either backend.
+    /// For tests (tampering with rows to check that [`Store::verify`] notices) and manual
+    /// maintenance only: it bypasses the ledger, and anything it changes in recorded rows
+    /// shows up as tampering.
+    pub fn execute_raw(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.db.batch("running raw SQL", sql)
+    }
+
+    /// The first column of the first row of a raw query as an integer (`None` without rows or
+    /// for NULL). For tests and maintenance, like [`Store::execute_raw`].
+    pub fn query_raw_i64(&mut self, sql: &str) -> Result<Option<i64>, StoreError> {
+        match self.db.query_opt("running a raw query", sql, params![])? {
+            Some(r) => r.opt_i64(0),
+            None => Ok(None),
+        }
+    }
+
+    /// The first column of every row of a raw query as text (NULL as `None`). For tests and
+    /// maintenance, like [`Store::execute_raw`].
+    pub fn query_raw_strings(&mut self, sql: &str) -> Result<Vec<Option<String>>, StoreError> {
+        self.db
+            .query("running a raw query", sql, params![])?
+            .iter()
+            .map(|r| r.opt_string(0))
+            .collect()
     }
 }
 

@@ -13,11 +13,12 @@
 //!
 //! Only records at or after `since` count.
 
-use rusqlite::params;
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::Store;
-use crate::error::SqlContext as _;
+use crate::db::params;
 use crate::error::StoreError;
 
 /// Everything `shipgate report` shows.
@@ -75,94 +76,120 @@ pub struct Mttr {
     pub mean_seconds: Option<f64>,
 }
 
-const SEVERITY_ORDER: &str = "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END";
+/// Severities in report order; others sort after them by name.
+const SEVERITY_ORDER: [&str; 5] = ["critical", "high", "medium", "low", "info"];
+
+/// Per (scanner, target, fingerprint) of an unsuppressed finding: its severity, when it was
+/// first seen and when it was first absent from a later report of the same target (NULL:
+/// still open). The mean is taken in Rust: RFC 3339 text has no portable SQL arithmetic.
+const MTTR_SQL: &str = "WITH occ AS (
+       SELECT r.scanner, r.target, f.fingerprint, MIN(f.severity) AS severity, MIN(r.time) AS first_seen
+       FROM findings f JOIN scan_reports r ON r.id = f.report_id
+       WHERE f.suppressed = 0 AND r.time >= ?1
+       GROUP BY r.scanner, r.target, f.fingerprint)
+     SELECT o.severity, o.first_seen,
+       (SELECT MIN(r2.time) FROM scan_reports r2
+        WHERE r2.scanner = o.scanner AND r2.target = o.target AND r2.time > o.first_seen
+          AND NOT EXISTS (SELECT 1 FROM findings f2
+                          WHERE f2.report_id = r2.id AND f2.fingerprint = o.fingerprint)) AS fixed_at
+     FROM occ o";
 
 impl Store {
     /// Computes [`Metrics`] over records at or after `since` (RFC 3339; None: everything).
-    pub fn metrics(&self, since: Option<jiff::Timestamp>) -> Result<Metrics, StoreError> {
-        let conn = self.connection();
+    pub fn metrics(&mut self, since: Option<jiff::Timestamp>) -> Result<Metrics, StoreError> {
+        let db = &mut self.db;
         let since_s = since.map(crate::fmt_time);
         let lower = since_s.clone().unwrap_or_default();
-        let (runs_total, runs_passed): (u64, u64) = conn
-            .query_row(
-                "SELECT COUNT(*), COALESCE(SUM(status = 'passed'), 0) FROM pipeline_runs WHERE started_at >= ?1",
-                params![lower],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .ctx("counting pipeline runs")?;
-        let mut stmt = conn
-            .prepare(
+        let r = db.query_one(
+            "counting pipeline runs",
+            "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status = 'passed' THEN 1 ELSE 0 END), 0) AS BIGINT)
+             FROM pipeline_runs WHERE started_at >= ?1",
+            params![&lower],
+        )?;
+        let (runs_total, runs_passed) = (r.u64(0)?, r.u64(1)?);
+        let findings_by_day = db
+            .query(
+                "reading the daily counts",
                 "WITH latest AS (
                    SELECT substr(time, 1, 10) AS day, scanner, target, MAX(time) AS t
-                   FROM scan_reports WHERE time >= ?1 GROUP BY day, scanner, target)
-                 SELECT l.day, SUM(r.critical), SUM(r.high), SUM(r.medium), SUM(r.low), SUM(r.info)
+                   FROM scan_reports WHERE time >= ?1 GROUP BY substr(time, 1, 10), scanner, target)
+                 SELECT l.day, CAST(SUM(r.critical) AS BIGINT), CAST(SUM(r.high) AS BIGINT),
+                        CAST(SUM(r.medium) AS BIGINT), CAST(SUM(r.low) AS BIGINT),
+                        CAST(SUM(r.info) AS BIGINT)
                  FROM latest l JOIN scan_reports r
                    ON r.scanner = l.scanner AND r.target = l.target AND r.time = l.t
                  GROUP BY l.day ORDER BY l.day",
-            )
-            .ctx("preparing the daily counts")?;
-        let findings_by_day = stmt
-            .query_map(params![lower], |r| {
+                params![&lower],
+            )?
+            .iter()
+            .map(|r| {
                 Ok(DayCounts {
-                    day: r.get(0)?,
-                    critical: r.get(1)?,
-                    high: r.get(2)?,
-                    medium: r.get(3)?,
-                    low: r.get(4)?,
-                    info: r.get(5)?,
+                    day: r.string(0)?,
+                    critical: r.u64(1)?,
+                    high: r.u64(2)?,
+                    medium: r.u64(3)?,
+                    low: r.u64(4)?,
+                    info: r.u64(5)?,
                 })
             })
-            .ctx("reading the daily counts")?
-            .collect::<Result<Vec<_>, _>>()
-            .ctx("reading the daily counts")?;
-        let mut stmt = conn
-            .prepare(&format!(
-                "WITH occ AS (
-                   SELECT r.scanner, r.target, f.fingerprint, MIN(f.severity) AS severity, MIN(r.time) AS first_seen
-                   FROM findings f JOIN scan_reports r ON r.id = f.report_id
-                   WHERE f.suppressed = 0 AND r.time >= ?1
-                   GROUP BY r.scanner, r.target, f.fingerprint),
-                 fix AS (
-                   SELECT o.severity, o.first_seen,
-                     (SELECT MIN(r2.time) FROM scan_reports r2
-                      WHERE r2.scanner = o.scanner AND r2.target = o.target AND r2.time > o.first_seen
-                        AND NOT EXISTS (SELECT 1 FROM findings f2
-                                        WHERE f2.report_id = r2.id AND f2.fingerprint = o.fingerprint)) AS fixed_at
-                   FROM occ o)
-                 SELECT severity, COUNT(fixed_at), COUNT(*) - COUNT(fixed_at),
-                        AVG(CASE WHEN fixed_at IS NOT NULL
-                                 THEN unixepoch(fixed_at) - unixepoch(first_seen) END)
-                 FROM fix GROUP BY severity ORDER BY {SEVERITY_ORDER}"
-            ))
-            .ctx("preparing MTTR")?;
-        let mttr = stmt
-            .query_map(params![lower], |r| {
-                Ok(Mttr {
-                    severity: r.get(0)?,
-                    fixed: r.get(1)?,
-                    open: r.get(2)?,
-                    mean_seconds: r.get(3)?,
-                })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        // severity -> (fixed, open, sum of seconds)
+        let mut by: BTreeMap<(usize, String), (u64, u64, f64)> = BTreeMap::new();
+        db.for_each("computing MTTR", MTTR_SQL, params![&lower], |r| {
+            let severity = r.string(0)?;
+            let order = SEVERITY_ORDER
+                .iter()
+                .position(|s| *s == severity)
+                .unwrap_or(SEVERITY_ORDER.len());
+            let e = by.entry((order, severity)).or_insert((0, 0, 0.0));
+            match r.opt_string(2)? {
+                Some(fixed) => {
+                    let first = crate::parse_time(r.str(1)?)?;
+                    let fixed = crate::parse_time(&fixed)?;
+                    e.0 += 1;
+                    e.2 += fixed.duration_since(first).as_secs_f64();
+                }
+                None => e.1 += 1,
+            }
+            Ok(())
+        })?;
+        let mttr = by
+            .into_iter()
+            .map(|((_, severity), (fixed, open, sum))| Mttr {
+                severity,
+                fixed,
+                open,
+                mean_seconds: (fixed > 0).then(|| sum / fixed as f64),
             })
-            .ctx("computing MTTR")?
-            .collect::<Result<Vec<_>, _>>()
-            .ctx("computing MTTR")?;
-        let count = |sql: &str| -> Result<u64, StoreError> {
-            conn.query_row(sql, params![lower], |r| r.get(0))
-                .ctx("counting events")
+            .collect();
+        let mut count = |sql: &str| -> Result<u64, StoreError> {
+            db.query_one("counting events", sql, params![&lower])?
+                .u64(0)
         };
         let drift_events =
             count("SELECT COUNT(*) FROM events WHERE kind = 'drift' AND time >= ?1")?;
-        let admission_denials = count(
-            "SELECT COUNT(*) FROM events WHERE kind = 'admission' AND time >= ?1
-               AND json_extract(body, '$.body.allowed') = 0",
-        )?;
         let gate_failures = count(
             "SELECT COUNT(*) FROM gate_decisions g JOIN pipeline_steps s ON s.id = g.step_id
                JOIN pipeline_runs p ON p.id = s.run_id WHERE g.passed = 0 AND p.started_at >= ?1",
         )?;
         let runtime_alerts =
             count("SELECT COUNT(*) FROM events WHERE kind = 'runtime-alert' AND time >= ?1")?;
+        // `"allowed": false` inside the event's body object: JSON paths are not portable SQL,
+        // so the (canonical JSON) bodies are read here.
+        let mut admission_denials = 0;
+        db.for_each(
+            "counting admission denials",
+            "SELECT body FROM events WHERE kind = 'admission' AND time >= ?1",
+            params![&lower],
+            |r| {
+                let v: serde_json::Value =
+                    serde_json::from_str(r.str(0)?).unwrap_or(serde_json::Value::Null);
+                if v.pointer("/body/allowed") == Some(&serde_json::Value::Bool(false)) {
+                    admission_denials += 1;
+                }
+                Ok(())
+            },
+        )?;
         Ok(Metrics {
             since: since_s,
             runs_total,

@@ -1,12 +1,44 @@
-//! The store against real SQLite files: ingest, transactions, concurrent writers, and the
-//! ledger's detection of edited, deleted and reordered rows.
+//! The store against real databases — SQLite files and a real PostgreSQL server (started by
+//! `shipgate-testenv`) — with the same behaviour tests run on both: ingest, transactions,
+//! concurrent writers, metrics, and the ledger's detection of edited, deleted and reordered
+//! rows. PostgreSQL-only: a server killed mid-write, wrong passwords, unreachable servers.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-use std::path::Path;
-
 use serde_json::{Value, json};
 use shipgate_store::{Store, StoreError, parse_time};
+
+/// One database to run a test on: a SQLite file in a temp dir, or a fresh database on the
+/// shared PostgreSQL server.
+struct TestDb {
+    location: String,
+    backend: &'static str,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    fn open(&self) -> Store {
+        Store::connect(&self.location).unwrap()
+    }
+}
+
+/// Both backends (PostgreSQL skipped with a note outside CI when it cannot start).
+fn backends(test: &str) -> Vec<TestDb> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = vec![TestDb {
+        location: dir.path().join("s.db").display().to_string(),
+        backend: "sqlite",
+        _dir: Some(dir),
+    }];
+    if let Some(url) = shipgate_testenv::shared_database_or_skip(test) {
+        v.push(TestDb {
+            location: url,
+            backend: "postgres",
+            _dir: None,
+        });
+    }
+    v
+}
 
 fn finding(fp: &str, severity: &str) -> Value {
     json!({
@@ -58,13 +90,13 @@ fn t(s: &str) -> Option<jiff::Timestamp> {
     Some(parse_time(s).unwrap())
 }
 
-fn count(store: &Store, sql: &str) -> i64 {
-    store.connection().query_row(sql, [], |r| r.get(0)).unwrap()
+fn count(store: &mut Store, sql: &str) -> i64 {
+    store.query_raw_i64(sql).unwrap().unwrap()
 }
 
 /// A store with a report, a run and an event: ledger entries 1, 2, 3.
-fn filled(path: &Path) -> Store {
-    let mut s = Store::open(path).unwrap();
+fn filled(db: &TestDb) -> Store {
+    let mut s = db.open();
     s.ingest_json(
         "a.json",
         &report("app", vec![finding("f1", "high")]),
@@ -82,164 +114,239 @@ fn filled(path: &Path) -> Store {
     s
 }
 
-fn raw(path: &Path) -> rusqlite::Connection {
-    rusqlite::Connection::open(path).unwrap()
+fn raw(db: &TestDb, sql: &str) {
+    db.open().execute_raw(sql).unwrap();
 }
 
 #[test]
 fn open_sets_wal_foreign_keys_and_records_migrations() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.db");
-    let s = Store::open(&db).unwrap();
-    let mode: String = s
-        .connection()
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(mode, "wal");
-    assert_eq!(count(&s, "PRAGMA foreign_keys"), 1);
+    let mut s = Store::open(&db).unwrap();
+    let mode = s.query_raw_strings("PRAGMA journal_mode").unwrap();
+    assert_eq!(mode, [Some("wal".to_owned())]);
+    assert_eq!(count(&mut s, "PRAGMA foreign_keys"), 1);
     assert_eq!(s.schema_version().unwrap(), 1);
-    drop(s);
-    // Reopening applies nothing twice.
-    let s = Store::open(&db).unwrap();
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM schema_migrations"), 1);
+    assert_eq!(s.backend_name(), "sqlite");
+}
+
+#[test]
+fn migrations_are_applied_once_on_both_backends() {
+    for db in backends("migrations_are_applied_once_on_both_backends") {
+        let mut s = db.open();
+        assert_eq!(s.backend_name(), db.backend);
+        assert_eq!(s.schema_version().unwrap(), 1, "{}", db.backend);
+        drop(s);
+        // Reopening applies nothing twice.
+        let mut s = db.open();
+        assert_eq!(count(&mut s, "SELECT COUNT(*) FROM schema_migrations"), 1);
+        // Every table is there with its columns.
+        for t in [
+            "scan_reports",
+            "findings",
+            "pipeline_runs",
+            "pipeline_steps",
+            "gate_decisions",
+            "events",
+            "ledger",
+        ] {
+            let sql = format!("SELECT COUNT(*) FROM {t}");
+            assert_eq!(count(&mut s, &sql), 0, "{}: {t}", db.backend);
+        }
+    }
+}
+
+#[test]
+fn concurrent_opens_migrate_once() {
+    for db in backends("concurrent_opens_migrate_once") {
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let loc = db.location.clone();
+                std::thread::spawn(move || {
+                    Store::connect(&loc).map(|_| ()).map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        for th in threads {
+            th.join().unwrap().unwrap();
+        }
+        let mut s = db.open();
+        assert_eq!(
+            count(&mut s, "SELECT COUNT(*) FROM schema_migrations"),
+            1,
+            "{}",
+            db.backend
+        );
+    }
 }
 
 #[test]
 fn ingest_fills_every_table_and_the_ledger() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = filled(&dir.path().join("s.db"));
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM scan_reports"), 1);
-    assert_eq!(count(&s, "SELECT high FROM scan_reports"), 1);
-    assert_eq!(count(&s, "SELECT gate_passed FROM scan_reports"), 0);
-    assert_eq!(
-        count(
-            &s,
-            "SELECT COUNT(*) FROM findings WHERE advisory_id = 'GHSA-f1' AND package = 'crates.io/foo@1.0.0'"
-        ),
-        1
-    );
-    assert_eq!(
-        count(
-            &s,
-            "SELECT COUNT(*) FROM pipeline_runs WHERE status = 'passed'"
-        ),
-        1
-    );
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM pipeline_steps"), 2);
-    assert_eq!(
-        count(
-            &s,
-            "SELECT COUNT(*) FROM gate_decisions WHERE scanner = 'deps' AND passed = 1"
-        ),
-        1
-    );
-    assert_eq!(
-        count(&s, "SELECT COUNT(*) FROM events WHERE kind = 'drift'"),
-        1
-    );
-    assert_eq!(count(&s, "SELECT MAX(seq) FROM ledger"), 3);
-    let v = s.verify().unwrap();
-    assert_eq!(v.entries, 3);
-    assert_eq!(v.problem, None);
-    assert_eq!(v.head.unwrap().0, 3);
+    for db in backends("ingest_fills_every_table_and_the_ledger") {
+        let mut s = filled(&db);
+        let b = db.backend;
+        assert_eq!(count(&mut s, "SELECT COUNT(*) FROM scan_reports"), 1, "{b}");
+        assert_eq!(count(&mut s, "SELECT high FROM scan_reports"), 1, "{b}");
+        assert_eq!(
+            count(&mut s, "SELECT gate_passed FROM scan_reports"),
+            0,
+            "{b}"
+        );
+        assert_eq!(
+            count(
+                &mut s,
+                "SELECT COUNT(*) FROM findings WHERE advisory_id = 'GHSA-f1' AND package = 'crates.io/foo@1.0.0'"
+            ),
+            1,
+            "{b}"
+        );
+        assert_eq!(
+            count(
+                &mut s,
+                "SELECT COUNT(*) FROM pipeline_runs WHERE status = 'passed'"
+            ),
+            1,
+            "{b}"
+        );
+        assert_eq!(
+            count(&mut s, "SELECT COUNT(*) FROM pipeline_steps"),
+            2,
+            "{b}"
+        );
+        assert_eq!(
+            count(
+                &mut s,
+                "SELECT COUNT(*) FROM gate_decisions WHERE scanner = 'deps' AND passed = 1"
+            ),
+            1,
+            "{b}"
+        );
+        assert_eq!(
+            count(&mut s, "SELECT COUNT(*) FROM events WHERE kind = 'drift'"),
+            1,
+            "{b}"
+        );
+        assert_eq!(count(&mut s, "SELECT MAX(seq) FROM ledger"), 3, "{b}");
+        let v = s.verify().unwrap();
+        assert_eq!(v.entries, 3, "{b}");
+        assert_eq!(v.problem, None, "{b}");
+        assert_eq!(v.head.clone().unwrap().0, 3, "{b}");
+        assert_eq!(s.ledger_hash(3).unwrap(), v.head.map(|h| h.1), "{b}");
+        assert_eq!(s.ledger_hash(4).unwrap(), None, "{b}");
+    }
+}
+
+#[test]
+fn both_backends_chain_the_same_hashes() {
+    // Same inputs, same times: the ledger is byte-for-byte the same on both.
+    let heads: Vec<_> = backends("both_backends_chain_the_same_hashes")
+        .iter()
+        .map(|db| filled(db).verify().unwrap().head)
+        .collect();
+    assert!(heads.windows(2).all(|w| w[0] == w[1]), "{heads:?}");
 }
 
 #[test]
 fn first_seen_is_kept_across_scans_of_the_same_target() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = Store::open(&dir.path().join("s.db")).unwrap();
-    s.ingest_json(
-        "1",
-        &report("app", vec![finding("f1", "high")]),
-        t("2026-01-01"),
-    )
-    .unwrap();
-    s.ingest_json(
-        "2",
-        &report("app", vec![finding("f1", "high")]),
-        t("2026-01-05"),
-    )
-    .unwrap();
-    s.ingest_json(
-        "3",
-        &report("other", vec![finding("f1", "high")]),
-        t("2026-01-06"),
-    )
-    .unwrap();
-    let firsts: Vec<(String, String)> = s
-        .connection()
-        .prepare("SELECT first_seen, last_seen FROM findings ORDER BY id")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(
-        firsts[1],
-        ("2026-01-01T00:00:00Z".into(), "2026-01-05T00:00:00Z".into())
-    );
-    assert_eq!(
-        firsts[2].0, "2026-01-06T00:00:00Z",
-        "another target starts afresh"
-    );
+    for db in backends("first_seen_is_kept_across_scans_of_the_same_target") {
+        let mut s = db.open();
+        for (name, target, time) in [
+            ("1", "app", "2026-01-01"),
+            ("2", "app", "2026-01-05"),
+            ("3", "other", "2026-01-06"),
+        ] {
+            s.ingest_json(name, &report(target, vec![finding("f1", "high")]), t(time))
+                .unwrap();
+        }
+        let firsts = s
+            .query_raw_strings("SELECT first_seen || ' ' || last_seen FROM findings ORDER BY id")
+            .unwrap();
+        assert_eq!(
+            firsts[1].as_deref(),
+            Some("2026-01-01T00:00:00Z 2026-01-05T00:00:00Z"),
+            "{}",
+            db.backend
+        );
+        assert_eq!(
+            firsts[2].as_deref(),
+            Some("2026-01-06T00:00:00Z 2026-01-06T00:00:00Z"),
+            "another target starts afresh"
+        );
+    }
 }
 
 #[test]
 fn a_run_recorded_twice_is_stored_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = Store::open(&dir.path().join("s.db")).unwrap();
-    let r = run_record("r1", "2026-01-02T10:00:00Z", "failed");
-    assert!(s.ingest_json("a", &r, None).unwrap().seq.is_some());
-    assert_eq!(s.ingest_json("a", &r, None).unwrap().seq, None);
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM pipeline_runs"), 1);
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM ledger"), 1);
+    for db in backends("a_run_recorded_twice_is_stored_once") {
+        let mut s = db.open();
+        let r = run_record("r1", "2026-01-02T10:00:00Z", "failed");
+        assert!(s.ingest_json("a", &r, None).unwrap().seq.is_some());
+        assert_eq!(s.ingest_json("a", &r, None).unwrap().seq, None);
+        assert_eq!(count(&mut s, "SELECT COUNT(*) FROM pipeline_runs"), 1);
+        assert_eq!(count(&mut s, "SELECT COUNT(*) FROM ledger"), 1);
+    }
 }
 
 #[test]
 fn bad_inputs_are_named_and_leave_nothing_behind() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = Store::open(&dir.path().join("s.db")).unwrap();
-    for (text, want) in [
-        ("{not json", "not valid JSON"),
-        (r#"{"a":1}"#, "no \"schema\""),
-        (
-            r#"{"schema":"other/v1"}"#,
-            "unsupported schema \"other/v1\"",
-        ),
-        (
-            r#"{"schema":"shipgate.report/v1","scanner":"x"}"#,
-            "not a valid shipgate.report/v1",
-        ),
-        (
-            r#"{"schema":"shipgate.event/v1","kind":"drift","time":"yesterday"}"#,
-            "is not RFC 3339",
-        ),
-    ] {
-        let e = s.ingest_json("in.json", text, None).unwrap_err();
-        assert!(matches!(e, StoreError::Input { .. }), "{e}");
-        let msg = e.to_string();
-        assert!(msg.starts_with("in.json: ") && msg.contains(want), "{msg}");
+    for db in backends("bad_inputs_are_named_and_leave_nothing_behind") {
+        let mut s = db.open();
+        for (text, want) in [
+            ("{not json", "not valid JSON"),
+            (r#"{"a":1}"#, "no \"schema\""),
+            (
+                r#"{"schema":"other/v1"}"#,
+                "unsupported schema \"other/v1\"",
+            ),
+            (
+                r#"{"schema":"shipgate.report/v1","scanner":"x"}"#,
+                "not a valid shipgate.report/v1",
+            ),
+            (
+                r#"{"schema":"shipgate.event/v1","kind":"drift","time":"yesterday"}"#,
+                "is not RFC 3339",
+            ),
+        ] {
+            let e = s.ingest_json("in.json", text, None).unwrap_err();
+            assert!(matches!(e, StoreError::Input { .. }), "{e}");
+            let msg = e.to_string();
+            assert!(msg.starts_with("in.json: ") && msg.contains(want), "{msg}");
+        }
+        assert_eq!(count(&mut s, "SELECT COUNT(*) FROM ledger"), 0);
     }
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM ledger"), 0);
 }
 
 #[test]
 fn a_failed_insert_rolls_back_the_whole_record() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.db");
-    let mut s = Store::open(&db).unwrap();
-    // Make the ledger append fail after the report row was written.
-    raw(&db)
-        .execute_batch(
-            "CREATE TRIGGER no_ledger BEFORE INSERT ON ledger BEGIN SELECT RAISE(ABORT, 'blocked'); END;",
-        )
+    for db in backends("a_failed_insert_rolls_back_the_whole_record") {
+        let mut s = db.open();
+        // Make the ledger append fail after the report row was written.
+        raw(
+            &db,
+            if db.backend == "sqlite" {
+                "CREATE TRIGGER no_ledger BEFORE INSERT ON ledger BEGIN SELECT RAISE(ABORT, 'blocked'); END;"
+            } else {
+                "CREATE FUNCTION no_ledger() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'blocked'; END $$;
+                 CREATE TRIGGER no_ledger BEFORE INSERT ON ledger FOR EACH ROW EXECUTE FUNCTION no_ledger();"
+            },
+        );
+        let e = s
+            .ingest_json("a", &report("app", vec![finding("f1", "low")]), None)
+            .unwrap_err();
+        assert!(e.to_string().contains("blocked"), "{e}");
+        assert!(!e.is_connection(), "{e}");
+        assert_eq!(count(&mut s, "SELECT COUNT(*) FROM scan_reports"), 0);
+        assert_eq!(count(&mut s, "SELECT COUNT(*) FROM findings"), 0);
+        // The connection is still usable after the rollback.
+        s.execute_raw(if db.backend == "sqlite" {
+            "DROP TRIGGER no_ledger"
+        } else {
+            "DROP TRIGGER no_ledger ON ledger"
+        })
         .unwrap();
-    let e = s
-        .ingest_json("a", &report("app", vec![finding("f1", "low")]), None)
-        .unwrap_err();
-    assert!(e.to_string().contains("blocked"), "{e}");
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM scan_reports"), 0);
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM findings"), 0);
+        s.ingest_json("e", &event("drift", "2026-01-01T00:00:00Z"), None)
+            .unwrap();
+    }
 }
 
 #[test]
@@ -259,164 +366,221 @@ fn a_corrupt_database_file_is_a_clear_error() {
 
 #[test]
 fn a_newer_schema_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.db");
-    drop(Store::open(&db).unwrap());
-    raw(&db)
-        .execute(
-            "INSERT INTO schema_migrations VALUES (99, '2030-01-01T00:00:00Z')",
-            [],
-        )
-        .unwrap();
-    let e = Store::open(&db).unwrap_err();
-    assert!(e.to_string().contains("schema version 99 is newer"), "{e}");
+    for db in backends("a_newer_schema_is_refused") {
+        drop(db.open());
+        raw(
+            &db,
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (99, '2030-01-01T00:00:00Z')",
+        );
+        let e = Store::connect(&db.location).unwrap_err();
+        assert!(e.to_string().contains("schema version 99 is newer"), "{e}");
+    }
+}
+
+#[test]
+fn connect_parses_locations() {
+    use shipgate_store::Location;
+    assert_eq!(
+        Location::parse("sqlite:/x/s.db").unwrap(),
+        Location::Sqlite("/x/s.db".into())
+    );
+    assert_eq!(
+        Location::parse("sqlite:///x/s.db").unwrap(),
+        Location::Sqlite("/x/s.db".into())
+    );
+    assert_eq!(
+        Location::parse("s.db").unwrap(),
+        Location::Sqlite("s.db".into())
+    );
+    assert!(matches!(
+        Location::parse("postgresql://u@h/db").unwrap(),
+        Location::Postgres(_)
+    ));
+    let e = Location::parse("mysql://u:hunter2@h/db")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("unsupported database URL") && !e.contains("hunter2"),
+        "{e}"
+    );
+    assert!(Location::parse("sqlite:").is_err());
 }
 
 #[test]
 fn concurrent_writers_lose_nothing_and_the_chain_holds() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.db");
-    drop(Store::open(&db).unwrap());
-    let threads: Vec<_> = (0..6)
-        .map(|w| {
-            let db = db.clone();
-            std::thread::spawn(move || {
-                // Each writer has its own connection, as separate processes would.
-                let mut s = Store::open(&db).unwrap();
-                for i in 0..40 {
-                    let text = if i % 2 == 0 {
-                        report(
-                            &format!("t{w}"),
-                            vec![finding(&format!("{w}-{i}"), "medium")],
-                        )
-                    } else {
-                        run_record(&format!("w{w}-{i}"), "2026-02-01T00:00:00Z", "passed")
-                    };
-                    s.ingest_json("x", &text, None).unwrap();
-                }
+    for db in backends("concurrent_writers_lose_nothing_and_the_chain_holds") {
+        drop(db.open());
+        let threads: Vec<_> = (0..6)
+            .map(|w| {
+                let loc = db.location.clone();
+                std::thread::spawn(move || {
+                    // Each writer has its own connection, as separate processes would.
+                    let mut s = Store::connect(&loc).unwrap();
+                    for i in 0..40 {
+                        let text = if i % 2 == 0 {
+                            report(
+                                &format!("t{w}"),
+                                vec![finding(&format!("{w}-{i}"), "medium")],
+                            )
+                        } else {
+                            run_record(&format!("w{w}-{i}"), "2026-02-01T00:00:00Z", "passed")
+                        };
+                        s.ingest_json("x", &text, None).unwrap();
+                    }
+                })
             })
-        })
-        .collect();
-    for th in threads {
-        th.join().unwrap();
+            .collect();
+        for th in threads {
+            th.join().unwrap();
+        }
+        let mut s = db.open();
+        let b = db.backend;
+        assert_eq!(
+            count(&mut s, "SELECT COUNT(*) FROM scan_reports"),
+            120,
+            "{b}"
+        );
+        assert_eq!(
+            count(&mut s, "SELECT COUNT(*) FROM pipeline_runs"),
+            120,
+            "{b}"
+        );
+        assert_eq!(count(&mut s, "SELECT COUNT(*) FROM ledger"), 240, "{b}");
+        let v = s.verify().unwrap();
+        assert_eq!((v.entries, v.problem), (240, None), "{b}");
     }
-    let s = Store::open(&db).unwrap();
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM scan_reports"), 120);
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM pipeline_runs"), 120);
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM ledger"), 240);
-    let v = s.verify().unwrap();
-    assert_eq!((v.entries, v.problem), (240, None));
 }
 
-fn problem(db: &Path) -> (i64, String) {
-    let p = Store::open(db).unwrap().verify().unwrap().problem.unwrap();
-    (p.seq, p.message)
+/// For each backend: fill it, tamper with `sql` (SQLite form, PostgreSQL form), and return
+/// the problem verify reports.
+fn tampered(test: &str, sqlite: &str, postgres: &str) -> Vec<(&'static str, i64, String)> {
+    backends(test)
+        .iter()
+        .map(|db| {
+            drop(filled(db));
+            raw(
+                db,
+                if db.backend == "sqlite" {
+                    sqlite
+                } else {
+                    postgres
+                },
+            );
+            let p = db.open().verify().unwrap().problem.unwrap();
+            (db.backend, p.seq, p.message)
+        })
+        .collect()
 }
 
 #[test]
 fn verify_detects_an_edited_record() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.db");
-    drop(filled(&db));
-    raw(&db)
-        .execute("UPDATE events SET body = replace(body, 'web', 'api')", [])
-        .unwrap();
-    let (seq, msg) = problem(&db);
-    assert_eq!(seq, 3);
-    assert!(msg.contains("event record 1 was edited"), "{msg}");
+    let sql = "UPDATE events SET body = replace(body, 'web', 'api')";
+    for (b, seq, msg) in tampered("verify_detects_an_edited_record", sql, sql) {
+        assert_eq!(seq, 3, "{b}");
+        assert!(msg.contains("event record 1 was edited"), "{b}: {msg}");
+    }
 }
 
 #[test]
 fn verify_detects_an_edited_record_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.db");
-    drop(filled(&db));
-    raw(&db)
-        .execute("UPDATE scan_reports SET time = '2025-12-01T00:00:00Z'", [])
-        .unwrap();
-    let (seq, msg) = problem(&db);
-    assert_eq!(seq, 1);
-    assert!(msg.contains("scan-report record 1 time"), "{msg}");
+    let sql = "UPDATE scan_reports SET time = '2025-12-01T00:00:00Z'";
+    for (b, seq, msg) in tampered("verify_detects_an_edited_record_time", sql, sql) {
+        assert_eq!(seq, 1, "{b}");
+        assert!(msg.contains("scan-report record 1 time"), "{b}: {msg}");
+    }
 }
 
 #[test]
 fn verify_detects_an_edited_ledger_entry() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.db");
-    drop(filled(&db));
-    raw(&db)
-        .execute("UPDATE ledger SET kind = 'event' WHERE seq = 2", [])
-        .unwrap();
-    let (seq, msg) = problem(&db);
-    assert_eq!(seq, 2);
-    assert!(msg.contains("entry hash"), "{msg}");
+    let sql = "UPDATE ledger SET kind = 'event' WHERE seq = 2";
+    for (b, seq, msg) in tampered("verify_detects_an_edited_ledger_entry", sql, sql) {
+        assert_eq!(seq, 2, "{b}");
+        assert!(msg.contains("entry hash"), "{b}: {msg}");
+    }
 }
 
 #[test]
 fn verify_detects_a_deleted_ledger_row() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.db");
-    drop(filled(&db));
-    raw(&db)
-        .execute("DELETE FROM ledger WHERE seq = 2", [])
-        .unwrap();
-    let (seq, msg) = problem(&db);
-    assert_eq!(seq, 2);
-    assert!(msg.contains("entries 2..2 are missing"), "{msg}");
+    let sql = "DELETE FROM ledger WHERE seq = 2";
+    for (b, seq, msg) in tampered("verify_detects_a_deleted_ledger_row", sql, sql) {
+        assert_eq!(seq, 2, "{b}");
+        assert!(msg.contains("entries 2..2 are missing"), "{b}: {msg}");
+    }
 }
 
 #[test]
 fn verify_detects_a_deleted_record_row() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.db");
-    drop(filled(&db));
-    let c = raw(&db);
-    c.execute("DELETE FROM gate_decisions", []).unwrap();
-    c.execute("DELETE FROM pipeline_steps", []).unwrap();
-    c.execute("DELETE FROM pipeline_runs", []).unwrap();
-    let (seq, msg) = problem(&db);
-    assert_eq!(seq, 2);
-    assert!(msg.contains("pipeline-run record 1 is missing"), "{msg}");
+    let sql = "DELETE FROM gate_decisions; DELETE FROM pipeline_steps; DELETE FROM pipeline_runs;";
+    for (b, seq, msg) in tampered("verify_detects_a_deleted_record_row", sql, sql) {
+        assert_eq!(seq, 2, "{b}");
+        assert!(
+            msg.contains("pipeline-run record 1 is missing"),
+            "{b}: {msg}"
+        );
+    }
 }
 
 #[test]
 fn verify_detects_two_swapped_ledger_rows() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.db");
-    drop(filled(&db));
-    raw(&db)
-        .execute_batch(
-            "UPDATE ledger SET seq = -1 WHERE seq = 2;
-             UPDATE ledger SET seq = 2 WHERE seq = 3;
-             UPDATE ledger SET seq = 3 WHERE seq = -1;",
-        )
-        .unwrap();
-    let (seq, msg) = problem(&db);
-    assert_eq!(seq, 2);
-    assert!(msg.contains("prev_hash"), "{msg}");
+    let sql = "UPDATE ledger SET seq = -1 WHERE seq = 2;
+               UPDATE ledger SET seq = 2 WHERE seq = 3;
+               UPDATE ledger SET seq = 3 WHERE seq = -1;";
+    for (b, seq, msg) in tampered("verify_detects_two_swapped_ledger_rows", sql, sql) {
+        assert_eq!(seq, 2, "{b}");
+        assert!(msg.contains("prev_hash"), "{b}: {msg}");
+    }
 }
 
 #[test]
 fn verify_detects_a_rewritten_chain_tail_only_through_the_head() {
     // Recomputing every hash after an edit yields a consistent chain: verify reports the new
     // head, which no longer matches the head hash exported earlier.
+    for db in backends("verify_detects_a_rewritten_chain_tail_only_through_the_head") {
+        let mut s = filled(&db);
+        let before = s.verify().unwrap().head.unwrap();
+        drop(s);
+        raw(&db, "DELETE FROM ledger WHERE seq = 3");
+        let after = db.open().verify().unwrap();
+        assert_eq!(after.problem, None);
+        assert_ne!(after.head.unwrap(), before);
+    }
+}
+
+#[test]
+fn verify_reads_long_ledgers_in_pages() {
+    // More entries than one page of verify (5000), so that paging is exercised: an edit
+    // past the first page is still found at its seq.
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.db");
-    let s = filled(&db);
-    let before = s.verify().unwrap().head.unwrap();
-    drop(s);
-    raw(&db)
-        .execute("DELETE FROM ledger WHERE seq = 3", [])
+    let mut s = Store::open(&dir.path().join("long.db")).unwrap();
+    let t0 = parse_time("2026-01-01").unwrap();
+    for i in 0..5200 {
+        let at = t0.checked_add(jiff::SignedDuration::from_secs(i)).unwrap();
+        s.insert_event("drift", at, &json!({"i": i})).unwrap();
+    }
+    let v = s.verify().unwrap();
+    assert_eq!((v.entries, v.problem), (5200, None));
+    s.execute_raw("UPDATE events SET body = replace(body, '5100', '5101') WHERE id = 5101")
         .unwrap();
-    let after = Store::open(&db).unwrap().verify().unwrap();
-    assert_eq!(after.problem, None);
-    assert_ne!(after.head.unwrap(), before);
+    let p = s.verify().unwrap().problem.unwrap();
+    assert_eq!(p.seq, 5101, "{}", p.message);
 }
 
 #[test]
 fn metrics_from_known_records() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = Store::open(&dir.path().join("m.db")).unwrap();
+    let all: Vec<_> = backends("metrics_from_known_records")
+        .iter()
+        .map(|db| metrics_of_known_records(db.open()))
+        .collect();
+    // The same figures from both backends.
+    assert!(all.windows(2).all(|w| w[0] == w[1]), "{all:#?}");
+}
+
+fn metrics_of_known_records(
+    mut s: Store,
+) -> (
+    shipgate_store::metrics::Metrics,
+    shipgate_store::metrics::Metrics,
+) {
     let ingest = |s: &mut Store, doc: String, time: &str| {
         s.ingest_json("doc.json", &doc, t(time)).unwrap();
     };
@@ -516,4 +680,125 @@ fn metrics_from_known_records() {
     assert_eq!(later.runs_total, 1);
     assert_eq!(later.drift_events, 0);
     assert_eq!(later.findings_by_day.len(), 2);
+    (m, later)
+}
+
+#[test]
+fn postgres_killed_mid_write_leaves_only_complete_chained_records() {
+    let Some(mut pg) = shipgate_testenv::postgres_or_skip(
+        "postgres_killed_mid_write_leaves_only_complete_chained_records",
+    ) else {
+        return;
+    };
+    let url = pg.url();
+    drop(Store::connect(&url).unwrap());
+    let writer = {
+        let url = url.clone();
+        std::thread::spawn(move || {
+            let mut s = Store::connect(&url).unwrap();
+            let mut ok = 0u64;
+            for i in 0..100_000 {
+                // Three findings per report: a half-written report would show fewer.
+                let doc = report(
+                    &format!("t{}", i % 7),
+                    (0..3)
+                        .map(|j| finding(&format!("{i}-{j}"), "low"))
+                        .collect(),
+                );
+                match s.ingest_json("batch.json", &doc, None) {
+                    Ok(_) => ok += 1,
+                    Err(e) => return (ok, Some(e)),
+                }
+            }
+            (ok, None)
+        })
+    };
+    // Let it write for a while, then crash the server under it.
+    let start = std::time::Instant::now();
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let n = Store::connect(&url).ok().and_then(|mut s| {
+            s.query_raw_i64("SELECT COUNT(*) FROM ledger")
+                .ok()
+                .flatten()
+        });
+        if n.unwrap_or(0) >= 30 || start.elapsed().as_secs() > 60 {
+            break;
+        }
+    }
+    pg.kill();
+    let (ok, err) = writer.join().unwrap();
+    let err = err.expect("the writer must fail when the server dies");
+    assert!(err.is_connection(), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains(&format!("127.0.0.1:{}", pg.port())), "{msg}");
+    assert!(msg.contains("***") && !msg.contains(pg.password()), "{msg}");
+    pg.restart().unwrap();
+    let mut s = Store::connect(&url).unwrap();
+    let reports = count(&mut s, "SELECT COUNT(*) FROM scan_reports");
+    // Every acknowledged record is there; at most the one in flight may also have committed.
+    assert!(
+        reports == ok as i64 || reports == ok as i64 + 1,
+        "{reports} vs {ok}"
+    );
+    assert_eq!(
+        count(
+            &mut s,
+            "SELECT COUNT(*) FROM scan_reports r WHERE (SELECT COUNT(*) FROM findings f WHERE f.report_id = r.id) <> 3"
+        ),
+        0,
+        "a half-written report"
+    );
+    assert_eq!(count(&mut s, "SELECT COUNT(*) FROM ledger"), reports);
+    let v = s.verify().unwrap();
+    assert_eq!((v.entries, v.problem), (reports as u64, None));
+    // And the store takes writes again.
+    s.ingest_json("after", &event("drift", "2026-03-01T00:00:00Z"), None)
+        .unwrap();
+    assert_eq!(s.verify().unwrap().problem, None);
+}
+
+#[test]
+fn postgres_wrong_password_and_unreachable_server_are_clear_errors() {
+    let Some(url) = shipgate_testenv::shared_database_or_skip(
+        "postgres_wrong_password_and_unreachable_server_are_clear_errors",
+    ) else {
+        return;
+    };
+    let pg = shipgate_testenv::shared_postgres().unwrap();
+    let wrong = url.replace(pg.password(), "not-the-password");
+    let e = Store::connect(&wrong).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(e, StoreError::Connect { .. }) && e.is_connection(),
+        "{e:?}"
+    );
+    assert!(
+        msg.contains("cannot connect to the store database"),
+        "{msg}"
+    );
+    assert!(msg.contains("password authentication failed"), "{msg}");
+    assert!(!msg.contains("not-the-password"), "{msg}");
+
+    let port = shipgate_testenv::process::free_port().unwrap();
+    let nowhere = format!("postgres://shipgate:secret-pw@127.0.0.1:{port}/db?sslmode=disable");
+    let e = Store::connect(&nowhere).unwrap_err();
+    let msg = e.to_string();
+    assert!(e.is_connection(), "{e:?}");
+    assert!(
+        msg.starts_with(&format!("postgres://shipgate:***@127.0.0.1:{port}/db")),
+        "{msg}"
+    );
+    assert!(!msg.contains("secret-pw"), "{msg}");
+}
+
+#[test]
+fn postgres_over_the_unix_socket() {
+    let Some(_) = shipgate_testenv::shared_database_or_skip("postgres_over_the_unix_socket") else {
+        return;
+    };
+    let pg = shipgate_testenv::shared_postgres().unwrap();
+    let mut s = Store::connect(&pg.socket_url()).unwrap();
+    assert_eq!(s.backend_name(), "postgres");
+    assert_eq!(s.verify().unwrap().problem, None);
 }

@@ -10,6 +10,9 @@
 //!   `git http-backend`; [`GitFixture`] creates repositories and commits for it (see [`git`]).
 //! * [`SshGitServer::start`] serves them over SSH with the real OpenSSH `sshd` (public-key
 //!   authentication with a generated key; see [`ssh`]).
+//! * [`Postgres::start`] starts a real PostgreSQL server (Debian's `postgresql-15`) with
+//!   password authentication on a random loopback port; [`postgres_or_skip`] and
+//!   [`shared_database_or_skip`] follow the skip-locally, fail-in-CI policy (see [`postgres`]).
 //! * [`shared_control_plane`] keeps one control plane per test binary;
 //!   [`control_plane_or_skip`] turns "binaries not built" into a skip locally and a
 //!   failure when `CI=true`.
@@ -24,6 +27,7 @@
 
 pub mod git;
 pub mod pki;
+pub mod postgres;
 pub mod process;
 pub mod ssh;
 
@@ -37,6 +41,7 @@ use base64::Engine as _;
 
 pub use git::{GitFixture, GitHttpServer, GitRequest, git};
 pub use pki::{CertPair, TestCa};
+pub use postgres::{Postgres, postgres_or_skip, shared_database_or_skip, shared_postgres};
 pub use process::ManagedProcess;
 pub use ssh::SshGitServer;
 

@@ -123,10 +123,16 @@ impl ManagedProcess {
     /// Stops the child: SIGTERM to its process group, SIGKILL after `grace`, then reaps it and
     /// ends the watchdog. Idempotent.
     pub fn stop(&mut self, grace: Duration) {
+        self.stop_with(Signal::TERM, grace);
+    }
+
+    /// [`ManagedProcess::stop`] with `first` instead of SIGTERM (PostgreSQL: SIGINT is a fast
+    /// shutdown, SIGKILL a crash).
+    pub fn stop_with(&mut self, first: Signal, grace: Duration) {
         if let Some(mut child) = self.child.take() {
             let pgid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
             if let Some(pgid) = pgid {
-                let _ = rustix::process::kill_process_group(pgid, Signal::TERM);
+                let _ = rustix::process::kill_process_group(pgid, first);
                 let deadline = Instant::now() + grace;
                 loop {
                     if matches!(child.try_wait(), Ok(Some(_)) | Err(_)) {

@@ -200,10 +200,11 @@ pub struct PipelineRunArgs {
 /// Which store database.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
-    /// The store database: a file path or `sqlite:PATH`. Default:
+    /// The store database: a SQLite file (PATH or sqlite:PATH) or a PostgreSQL URL
+    /// (postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=..., see docs/store.md). Default:
     /// `$SHIPGATE_DATA_DIR/shipgate.db` (data dir default: `$XDG_DATA_HOME/shipgate` or
     /// `~/.local/share/shipgate`).
-    #[arg(long, value_name = "PATH|sqlite:PATH")]
+    #[arg(long, value_name = "PATH|URL", env = env::SHIPGATE_DATABASE, hide_env_values = true)]
     pub database: Option<String>,
 }
 

@@ -10,6 +10,9 @@ pub const SHIPGATE_FORMAT: &str = "SHIPGATE_FORMAT";
 pub const SHIPGATE_CACHE_DIR: &str = "SHIPGATE_CACHE_DIR";
 /// Where the store database lives (default: the platform data dir + `/shipgate`).
 pub const SHIPGATE_DATA_DIR: &str = "SHIPGATE_DATA_DIR";
+/// The store database (same as `--database`): a SQLite path, `sqlite:PATH`, or a
+/// `postgres://` URL. Default: `shipgate.db` in the data directory.
+pub const SHIPGATE_DATABASE: &str = "SHIPGATE_DATABASE";
 /// Step isolation for `shipgate pipeline run` (`bubblewrap` or `none`).
 pub const SHIPGATE_SANDBOX: &str = "SHIPGATE_SANDBOX";
 /// Credentials file for `shipgate promote` (same as `--credentials`).

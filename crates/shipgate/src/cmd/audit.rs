@@ -23,7 +23,7 @@ const BUNDLE_ENVELOPE: &str = "evidence.dsse.json";
 /// `shipgate audit checkpoint`
 pub fn checkpoint(a: AuditCheckpointArgs) -> anyhow::Result<i32> {
     let key = super::sign::load_signing_key(&a.key, &a.password)?;
-    let store = super::store::open_existing(&a.database)?;
+    let mut store = super::store::open_existing(&a.database)?;
     let v = store.verify()?;
     if let Some(p) = &v.problem {
         eprintln!(
@@ -126,9 +126,9 @@ pub fn export(a: AuditExportArgs) -> anyhow::Result<i32> {
         .as_deref()
         .map(|k| super::sign::load_signing_key(k, &a.password))
         .transpose()?;
-    let store = super::store::open_existing(&a.database)?;
+    let mut store = super::store::open_existing(&a.database)?;
     let name = super::store::display_name(&a.database)?;
-    let manifest = evidence::write_bundle(&store, &name, range, &a.output)?;
+    let manifest = evidence::write_bundle(&mut store, &name, range, &a.output)?;
     if let Some(key) = key
         && let Err(e) = sign_bundle(&key, &a.output, &manifest)
     {

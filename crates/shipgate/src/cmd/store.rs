@@ -1,62 +1,53 @@
 //! `shipgate store ingest`, `shipgate audit verify`.
 
-use std::path::PathBuf;
-
 use anyhow::Context;
-use shipgate_store::Store;
+use shipgate_store::{Location, Store};
 
 use crate::cli::{
     AuditCommand, AuditVerifyArgs, DatabaseArgs, StoreCommand, StoreIngestArgs, SummaryFormat,
 };
 use crate::env;
 
-/// The database file: `--database PATH|sqlite:PATH`, else `$SHIPGATE_DATA_DIR/shipgate.db`.
-pub fn database_path(a: &DatabaseArgs) -> anyhow::Result<PathBuf> {
-    match a.database.as_deref() {
-        Some(d) => {
-            let p = d
-                .strip_prefix("sqlite://")
-                .or_else(|| d.strip_prefix("sqlite:"))
-                .unwrap_or(d);
-            if p.is_empty() {
-                anyhow::bail!("--database {d:?}: no path");
-            }
-            if d.contains("://") && !d.starts_with("sqlite:") {
-                anyhow::bail!(
-                    "--database {d:?}: only SQLite files (PATH or sqlite:PATH) are supported"
-                );
-            }
-            Ok(PathBuf::from(p))
-        }
-        None => Ok(env::data_dir().join(shipgate_store::DB_FILE_NAME)),
+/// The store: `--database PATH|sqlite:PATH|postgres://...` (or `$SHIPGATE_DATABASE`), else
+/// `$SHIPGATE_DATA_DIR/shipgate.db`.
+pub fn location(a: &DatabaseArgs) -> anyhow::Result<Location> {
+    match a.database.as_deref().filter(|d| !d.is_empty()) {
+        Some(d) => Location::parse(d).map_err(|e| anyhow::anyhow!("--database: {e}")),
+        None => Ok(Location::Sqlite(
+            env::data_dir().join(shipgate_store::DB_FILE_NAME),
+        )),
     }
 }
 
-/// Open (creating the file and its directory if needed) the store.
+/// Open (creating the SQLite file and its directory if needed) the store.
 pub fn open(a: &DatabaseArgs) -> anyhow::Result<Store> {
-    let path = database_path(a)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+    let loc = location(a)?;
+    if let Location::Sqlite(path) = &loc
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    Ok(Store::open(&path)?)
+    Ok(Store::connect_to(&loc)?)
 }
 
 /// Open a store that must already exist (verify, export, checkpoint read; they never create
 /// an empty database by mistake).
 pub fn open_existing(a: &DatabaseArgs) -> anyhow::Result<Store> {
-    let path = database_path(a)?;
-    if !path.exists() {
+    let loc = location(a)?;
+    if let Location::Sqlite(path) = &loc
+        && !path.exists()
+    {
         anyhow::bail!(
             "{}: no store database (record something first, or pass --database)",
             path.display()
         );
     }
-    Ok(Store::open(&path)?)
+    Ok(Store::connect_to(&loc)?)
 }
 
 /// How the store is named in outputs (never with a password).
 pub fn display_name(a: &DatabaseArgs) -> anyhow::Result<String> {
-    Ok(database_path(a)?.display().to_string())
+    Ok(location(a)?.display_name())
 }
 
 /// Run a `store` subcommand.
@@ -91,7 +82,7 @@ pub fn report(a: crate::cli::MetricsReportArgs) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
-    let store = match open(&a.database) {
+    let mut store = match open(&a.database) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -191,6 +182,12 @@ fn ingest(a: StoreIngestArgs) -> anyhow::Result<i32> {
         };
         match store.ingest_json(&name, &text, time) {
             Ok(r) => done.push((name, r)),
+            Err(e) if e.is_connection() => {
+                // The database is gone: the other files would fail the same way.
+                eprintln!("error: {name}: not recorded: {e}");
+                code = 2;
+                break;
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 code = 2;
@@ -203,7 +200,7 @@ fn ingest(a: StoreIngestArgs) -> anyhow::Result<i32> {
                 .iter()
                 .map(|(n, r)| serde_json::json!({"file": n, "kind": r.kind, "record_id": r.record_id, "seq": r.seq}))
                 .collect();
-            let v = serde_json::json!({"database": store.path(), "recorded": items});
+            let v = serde_json::json!({"database": store.name(), "recorded": items});
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
         SummaryFormat::Table => {
@@ -217,7 +214,7 @@ fn ingest(a: StoreIngestArgs) -> anyhow::Result<i32> {
                 "{} of {} file(s) recorded in {}",
                 done.len(),
                 a.files.len(),
-                store.path().display()
+                store.name()
             );
         }
     }
@@ -225,8 +222,7 @@ fn ingest(a: StoreIngestArgs) -> anyhow::Result<i32> {
 }
 
 fn verify(a: AuditVerifyArgs) -> anyhow::Result<i32> {
-    let path = database_path(&a.database)?;
-    let store = open_existing(&a.database)?;
+    let mut store = open_existing(&a.database)?;
     let mut anchors = a.anchor.clone();
     anchors.extend(super::audit::checkpoint_anchors(&a.checkpoint, &a.key)?);
     let mut v = store.verify()?;
@@ -238,12 +234,7 @@ fn verify(a: AuditVerifyArgs) -> anyhow::Result<i32> {
             else {
                 anyhow::bail!("--anchor {a:?}: expected SEQ:HASH as printed by `audit verify`");
             };
-            let found: Option<String> = store
-                .connection()
-                .query_row("SELECT hash FROM ledger WHERE seq = ?1", [seq], |r| {
-                    r.get(0)
-                })
-                .ok();
+            let found = store.ledger_hash(seq)?;
             let message = match found {
                 None => Some(format!(
                     "anchored entry {seq} is missing: the ledger was truncated or rewritten"
@@ -262,7 +253,7 @@ fn verify(a: AuditVerifyArgs) -> anyhow::Result<i32> {
     match a.format {
         SummaryFormat::Json => {
             let out = serde_json::json!({
-                "database": path,
+                "database": display_name(&a.database)?,
                 "intact": v.problem.is_none(),
                 "entries": v.entries,
                 "head": v.head.as_ref().map(|(seq, hash)| serde_json::json!({"seq": seq, "hash": hash})),

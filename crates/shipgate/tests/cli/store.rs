@@ -344,3 +344,111 @@ fn scan_store_records_the_report_and_a_store_failure_is_exit_2() {
         r.stdout
     );
 }
+
+#[test]
+fn the_same_commands_against_postgres() {
+    let Some(url) = shipgate_testenv::shared_database_or_skip("the_same_commands_against_postgres")
+    else {
+        return;
+    };
+    let pg = shipgate_testenv::shared_postgres().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path());
+    let run = run_in(
+        dir.path(),
+        &[
+            "store",
+            "ingest",
+            "report.json",
+            "event.json",
+            "--database",
+            &url,
+            "--time",
+            "2026-01-01",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("event.json: event 1 (ledger seq 2)"),
+        "{}",
+        run.stdout
+    );
+    // The summary names the database without its password.
+    assert!(!run.stdout.contains(pg.password()), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("postgres://shipgate:***@127.0.0.1:"),
+        "{}",
+        run.stdout
+    );
+    // SHIPGATE_DATABASE is the same as --database.
+    let run = run_with_env(
+        dir.path(),
+        &["audit", "verify", "--format", "json"],
+        &[("SHIPGATE_DATABASE", &url)],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["intact"], true);
+    assert_eq!(run.json()["entries"], 2);
+    let run = run_in(
+        dir.path(),
+        &["report", "--database", &url, "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["drift_events"], 1);
+    // Tampering through raw SQL is found.
+    shipgate_store::Store::connect(&url)
+        .unwrap()
+        .execute_raw("UPDATE scan_reports SET body = replace(body, '\"app\"', '\"web\"')")
+        .unwrap();
+    let run = run_in(dir.path(), &["audit", "verify", "--database", &url]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("ledger TAMPERED at seq 1: scan-report record 1 was edited"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn postgres_down_or_a_wrong_password_is_exit_2_with_the_password_redacted() {
+    let Some(mut pg) = shipgate_testenv::postgres_or_skip(
+        "postgres_down_or_a_wrong_password_is_exit_2_with_the_password_redacted",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path());
+    let wrong = pg.url().replace(pg.password(), "wrong-pw");
+    let run = run_in(dir.path(), &["audit", "verify", "--database", &wrong]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot connect to the store database")
+            && run.stderr.contains("password authentication failed")
+            && run.stderr.contains("postgres://shipgate:***@127.0.0.1:")
+            && !run.stderr.contains("wrong-pw"),
+        "{}",
+        run.stderr
+    );
+    let url = pg.url();
+    pg.stop();
+    let run = run_in(
+        dir.path(),
+        &["store", "ingest", "event.json", "--database", &url],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot connect to the store database")
+            && !run.stderr.contains(pg.password()),
+        "{}",
+        run.stderr
+    );
+    pg.restart().unwrap();
+    let run = run_in(
+        dir.path(),
+        &["store", "ingest", "event.json", "--database", &url],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = run_in(dir.path(), &["audit", "verify", "--database", &url]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
