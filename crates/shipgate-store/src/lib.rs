@@ -19,6 +19,7 @@ mod canonical;
 mod error;
 pub mod ledger;
 pub mod metrics;
+pub mod query;
 mod schema;
 
 use std::path::{Path, PathBuf};

@@ -1,9 +1,10 @@
 //! Versioned migrations, applied in order; each version is recorded in `schema_migrations`.
 
 /// `(version, SQL)`; append new versions, never edit an applied one.
-pub(crate) const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE scan_reports (
     id          INTEGER PRIMARY KEY,
     scanner     TEXT NOT NULL,
@@ -82,4 +83,17 @@ CREATE TABLE ledger (
     hash        TEXT NOT NULL
 );
 "#,
-)];
+    ),
+    // 2: indexes for the dashboard's keyset pages (runs by status, steps and gates of a run,
+    // events of one kind by id) and its time-bounded trend (reports by time).
+    (
+        2,
+        r#"
+CREATE INDEX IF NOT EXISTS pipeline_runs_status_id ON pipeline_runs (status, id);
+CREATE INDEX IF NOT EXISTS pipeline_steps_run ON pipeline_steps (run_id, position);
+CREATE INDEX IF NOT EXISTS gate_decisions_step ON gate_decisions (step_id);
+CREATE INDEX IF NOT EXISTS events_kind_id ON events (kind, id);
+CREATE INDEX IF NOT EXISTS scan_reports_time ON scan_reports (time);
+"#,
+    ),
+];

@@ -97,11 +97,11 @@ fn open_sets_wal_foreign_keys_and_records_migrations() {
         .unwrap();
     assert_eq!(mode, "wal");
     assert_eq!(count(&s, "PRAGMA foreign_keys"), 1);
-    assert_eq!(s.schema_version().unwrap(), 1);
+    assert_eq!(s.schema_version().unwrap(), 2);
     drop(s);
     // Reopening applies nothing twice.
     let s = Store::open(&db).unwrap();
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM schema_migrations"), 1);
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM schema_migrations"), 2);
 }
 
 #[test]
