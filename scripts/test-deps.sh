@@ -16,6 +16,8 @@ install_test_deps() {
   # Pipeline steps run sandboxed with bubblewrap; resource limits use util-linux prlimit.
   command -v bwrap >/dev/null || need_apt+=(bubblewrap)
   python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
+  # Dashboard tests render the pages in headless Chromium (crates/shipgate-server/tests).
+  command -v chromium >/dev/null || need_apt+=(chromium)
   if ((${#need_apt[@]})); then
     echo "test-deps: installing ${need_apt[*]}" >&2
     local sudo=""
