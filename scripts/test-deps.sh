@@ -19,6 +19,8 @@ install_test_deps() {
   # The store's PostgreSQL backend is tested against a real server (shipgate-testenv runs
   # initdb + postgres from here, as the unprivileged user created below).
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql-15)
+  # Dashboard tests render the pages in headless Chromium (crates/shipgate-server/tests).
+  command -v chromium >/dev/null || need_apt+=(chromium)
   if ((${#need_apt[@]})); then
     echo "test-deps: installing ${need_apt[*]}" >&2
     local sudo=""

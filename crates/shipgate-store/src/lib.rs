@@ -18,6 +18,11 @@
 //! backends read: see the `db` module), connection pools, reconnecting (a lost connection is
 //! an error for the caller).
 //!
+//! A store is synchronous. With PostgreSQL, open, use and drop it on a thread outside any
+//! async runtime: the `postgres` client blocks on a runtime of its own, and tokio panics when
+//! a runtime is started from within another. Async callers (the dashboard, the GitOps agent,
+//! the webhook) keep their stores on plain threads.
+//!
 //! See docs/store.md for the schema and the ledger format.
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
@@ -30,6 +35,7 @@ pub mod export;
 pub mod ledger;
 pub mod metrics;
 pub mod pg;
+pub mod query;
 mod schema;
 
 use std::path::{Path, PathBuf};

@@ -26,9 +26,10 @@ pub(crate) fn ddl(sql: &str, backend: Backend) -> String {
 }
 
 /// `(version, SQL)`; append new versions, never edit an applied one.
-pub(crate) const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE scan_reports (
     id          INTEGER PRIMARY KEY,
     scanner     TEXT NOT NULL,
@@ -107,4 +108,17 @@ CREATE TABLE ledger (
     hash        TEXT NOT NULL
 );
 "#,
-)];
+    ),
+    // 2: indexes for the dashboard's keyset pages (runs by status, steps and gates of a run,
+    // events of one kind by id) and its time-bounded trend (reports by time).
+    (
+        2,
+        r#"
+CREATE INDEX IF NOT EXISTS pipeline_runs_status_id ON pipeline_runs (status, id);
+CREATE INDEX IF NOT EXISTS pipeline_steps_run ON pipeline_steps (run_id, position);
+CREATE INDEX IF NOT EXISTS gate_decisions_step ON gate_decisions (step_id);
+CREATE INDEX IF NOT EXISTS events_kind_id ON events (kind, id);
+CREATE INDEX IF NOT EXISTS scan_reports_time ON scan_reports (time);
+"#,
+    ),
+];

@@ -126,7 +126,7 @@ fn open_sets_wal_foreign_keys_and_records_migrations() {
     let mode = s.query_raw_strings("PRAGMA journal_mode").unwrap();
     assert_eq!(mode, [Some("wal".to_owned())]);
     assert_eq!(count(&mut s, "PRAGMA foreign_keys"), 1);
-    assert_eq!(s.schema_version().unwrap(), 1);
+    assert_eq!(s.schema_version().unwrap(), 2);
     assert_eq!(s.backend_name(), "sqlite");
 }
 
@@ -135,11 +135,11 @@ fn migrations_are_applied_once_on_both_backends() {
     for db in backends("migrations_are_applied_once_on_both_backends") {
         let mut s = db.open();
         assert_eq!(s.backend_name(), db.backend);
-        assert_eq!(s.schema_version().unwrap(), 1, "{}", db.backend);
+        assert_eq!(s.schema_version().unwrap(), 2, "{}", db.backend);
         drop(s);
         // Reopening applies nothing twice.
         let mut s = db.open();
-        assert_eq!(count(&mut s, "SELECT COUNT(*) FROM schema_migrations"), 1);
+        assert_eq!(count(&mut s, "SELECT COUNT(*) FROM schema_migrations"), 2);
         // Every table is there with its columns.
         for t in [
             "scan_reports",
@@ -173,7 +173,7 @@ fn concurrent_opens_migrate_once() {
         let mut s = db.open();
         assert_eq!(
             count(&mut s, "SELECT COUNT(*) FROM schema_migrations"),
-            1,
+            2,
             "{}",
             db.backend
         );
@@ -801,4 +801,192 @@ fn postgres_over_the_unix_socket() {
     let mut s = Store::connect(&pg.socket_url()).unwrap();
     assert_eq!(s.backend_name(), "postgres");
     assert_eq!(s.verify().unwrap().problem, None);
+}
+
+/// Every dashboard read of `shipgate_store::query` on known records, as JSON: pages walked
+/// older and back newer, a run's detail, open findings, counts, the trend and the ledger.
+fn dashboard_reads(mut s: Store) -> Value {
+    use shipgate_store::query::{FindingFilter, PageRequest, RunFilter};
+    for i in 0..7 {
+        let status = if i % 3 == 0 { "failed" } else { "passed" };
+        s.ingest_json(
+            &format!("run{i}.json"),
+            &run_record(
+                &format!("r{i}"),
+                &format!("2026-02-0{}T10:00:00Z", i + 1),
+                status,
+            ),
+            None,
+        )
+        .unwrap();
+    }
+    s.ingest_json(
+        "a1.json",
+        &report("app", vec![finding("f1", "high"), finding("f2", "low")]),
+        t("2026-02-01T12:00:00Z"),
+    )
+    .unwrap();
+    // The newer report of the same target is what is open now: f2 is fixed.
+    s.ingest_json(
+        "a2.json",
+        &report(
+            "app",
+            vec![finding("f1", "high"), finding("f3", "critical")],
+        ),
+        t("2026-02-03T12:00:00Z"),
+    )
+    .unwrap();
+    s.ingest_json(
+        "b.json",
+        &report("lib", vec![finding("g1", "medium")]),
+        t("2026-02-02T12:00:00Z"),
+    )
+    .unwrap();
+    for (i, kind) in ["drift", "gitops-sync", "drift", "admission", "drift"]
+        .iter()
+        .enumerate()
+    {
+        s.ingest_json(
+            &format!("e{i}.json"),
+            &event(kind, &format!("2026-02-0{}T00:00:00Z", i + 1)),
+            None,
+        )
+        .unwrap();
+    }
+
+    // Walk the runs three at a time to the oldest page, then back to the newest.
+    let mut older = Vec::new();
+    let mut page = s
+        .runs_page(&RunFilter::default(), PageRequest::first(3))
+        .unwrap();
+    assert_eq!(page.newer, None);
+    loop {
+        older.extend(page.items.iter().map(|r| r.id));
+        let Some(before) = page.older else { break };
+        page = s
+            .runs_page(
+                &RunFilter::default(),
+                PageRequest {
+                    before: Some(before),
+                    after: None,
+                    limit: 3,
+                },
+            )
+            .unwrap();
+    }
+    let mut ids_desc = older.clone();
+    ids_desc.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(older, ids_desc, "newest first, nothing skipped or repeated");
+    assert_eq!(older.len(), 7);
+    let mut newer = page.items.iter().map(|r| r.id).collect::<Vec<_>>();
+    while let Some(after) = page.newer {
+        page = s
+            .runs_page(
+                &RunFilter::default(),
+                PageRequest {
+                    before: None,
+                    after: Some(after),
+                    limit: 3,
+                },
+            )
+            .unwrap();
+        newer.splice(0..0, page.items.iter().map(|r| r.id));
+    }
+    assert_eq!(newer, older, "walking back newer reaches the first page");
+    let failed = s
+        .runs_page(
+            &RunFilter {
+                status: Some("failed".into()),
+            },
+            PageRequest::first(50),
+        )
+        .unwrap();
+    assert_eq!(failed.items.len(), 3);
+    assert!(
+        failed
+            .items
+            .iter()
+            .all(|r| r.status == "failed" && r.gate_failures == 1)
+    );
+    let detail = s.run_detail(older[0]).unwrap().unwrap();
+    assert_eq!(detail.steps.len(), 2);
+    assert!(detail.steps[1].gate.is_some());
+    assert!(s.run_detail(9999).unwrap().is_none());
+
+    let open = s
+        .open_findings_page(&FindingFilter::default(), PageRequest::first(50))
+        .unwrap();
+    let mut open_fps: Vec<_> = open.items.iter().map(|f| f.fingerprint.as_str()).collect();
+    open_fps.sort_unstable();
+    assert_eq!(
+        open_fps,
+        ["f1", "f3", "g1"],
+        "the latest report of each target"
+    );
+    let high = s
+        .open_findings_page(
+            &FindingFilter {
+                severity: Some("high".into()),
+            },
+            PageRequest::first(50),
+        )
+        .unwrap();
+    assert_eq!(high.items.len(), 1);
+    assert_eq!(high.items[0].first_seen, "2026-02-01T12:00:00Z");
+    let counts = s.latest_counts().unwrap();
+    assert_eq!(
+        (counts.critical, counts.high, counts.medium, counts.low),
+        (1, 1, 1, 0)
+    );
+    let trend = s.findings_trend("2026-02-02").unwrap();
+    assert_eq!(
+        trend.iter().map(|d| d.day.as_str()).collect::<Vec<_>>(),
+        ["2026-02-02", "2026-02-03"]
+    );
+
+    let drift = s
+        .events_page(&["drift", "gitops-sync"], PageRequest::first(2))
+        .unwrap();
+    assert_eq!(drift.items.len(), 2);
+    assert!(drift.older.is_some());
+    let rest = s
+        .events_page(
+            &["drift", "gitops-sync"],
+            PageRequest {
+                before: drift.older,
+                after: None,
+                limit: 2,
+            },
+        )
+        .unwrap();
+    assert_eq!(rest.items.len(), 2);
+    assert_eq!(rest.older, None);
+    let ledger = s.ledger_page(PageRequest::first(5)).unwrap();
+    let head = s.ledger_head().unwrap().unwrap();
+    assert_eq!(ledger.items[0].seq, head.0);
+    assert_eq!(ledger.items[0].hash, head.1);
+    assert_eq!(head.0, 15);
+    let kinds = s.event_counts(&["drift", "admission", "none"]).unwrap();
+    assert_eq!(
+        kinds,
+        [
+            ("drift".into(), 3),
+            ("admission".into(), 1),
+            ("none".into(), 0)
+        ]
+    );
+
+    json!({
+        "runs": older, "failed": failed, "detail": detail, "open": open, "counts": counts,
+        "trend": trend, "drift": drift, "rest": rest, "ledger": ledger, "kinds": kinds,
+    })
+}
+
+#[test]
+fn dashboard_reads_page_correctly_and_agree_on_both_backends() {
+    let all: Vec<_> = backends("dashboard_reads_page_correctly_and_agree_on_both_backends")
+        .iter()
+        .map(|db| dashboard_reads(db.open()))
+        .collect();
+    assert!(all.windows(2).all(|w| w[0] == w[1]), "{all:#?}");
 }

@@ -15,7 +15,9 @@
 //!   [`shared_database_or_skip`] follow the skip-locally, fail-in-CI policy (see [`postgres`]).
 //! * [`shared_control_plane`] keeps one control plane per test binary;
 //!   [`control_plane_or_skip`] turns "binaries not built" into a skip locally and a
-//!   failure when `CI=true`.
+//!   failure when `CI=true`;
+//! * [`chromium_or_skip`] finds headless Chromium for page tests (`--dump-dom`,
+//!   `--screenshot`, see [`chromium`]), with the same skip policy.
 //!
 //! Processes are stopped by pid when dropped, and a per-process watchdog stops them (and
 //! deletes their temp dirs) when the test binary exits without dropping them, which is what
@@ -25,6 +27,7 @@
 //! run), kubelets, DNS or kube-proxy. Tests use unique namespaces and `url:` webhooks.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod chromium;
 pub mod git;
 pub mod pki;
 pub mod postgres;
@@ -39,6 +42,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 
+pub use chromium::{Chromium, chromium_or_skip};
 pub use git::{GitFixture, GitHttpServer, GitRequest, git};
 pub use pki::{CertPair, TestCa};
 pub use postgres::{Postgres, postgres_or_skip, shared_database_or_skip, shared_postgres};

@@ -78,6 +78,17 @@ pub enum Command {
     /// Delivery and security metrics from the store: build success rate, findings per day,
     /// mean time to remediation per severity, drift events and policy denials.
     Report(MetricsReportArgs),
+    /// Serve a read-only web dashboard of the store (runs, findings, MTTR, drift, admission,
+    /// the audit ledger) with JSON under /api and Prometheus metrics at /metrics.
+    ///
+    /// Listens on loopback by default; reads need no authentication, so expose it only behind
+    /// an authenticating proxy. With --token-file, POST /api/ingest accepts shipgate JSON
+    /// documents with `Authorization: Bearer TOKEN`. Serves until SIGTERM or Ctrl-C. See
+    /// docs/server.md.
+    ///
+    /// Exit codes: 0 stopped by a signal, 2 the store, token, certificate or address could not
+    /// be used (nothing is served).
+    Serve(ServeArgs),
     /// Signing keys in cosign's format (ECDSA P-256, encrypted private key).
     #[command(subcommand)]
     Key(KeyCommand),
@@ -367,6 +378,30 @@ pub struct MetricsReportArgs {
     /// Output on stdout.
     #[arg(long, value_enum, default_value = "table")]
     pub format: SummaryFormat,
+}
+
+/// `shipgate serve`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// Enable POST /api/ingest for requests with `Authorization: Bearer TOKEN`, TOKEN being
+    /// the content of FILE (at least 16 bytes; surrounding whitespace ignored).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Seconds between recomputations of the aggregates (metrics, trend, open findings).
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub refresh_interval: u64,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// `shipgate key ...`

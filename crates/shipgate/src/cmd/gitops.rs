@@ -237,10 +237,12 @@ fn finish_sync(
 
 /// `--store`: a `gitops-sync` event at the sync's start time.
 fn store_sync(r: &SyncRecord, db: &crate::cli::DatabaseArgs) -> anyhow::Result<()> {
-    let mut store = super::store::open(db)?;
     let time = super::recorder::time_or_now(&r.started_at);
-    store.insert_event(KIND_SYNC, time, &serde_json::to_value(r)?)?;
-    Ok(())
+    let body = serde_json::to_value(r)?;
+    super::store::with_store_off_runtime(db, |store| {
+        store.insert_event(KIND_SYNC, time, &body)?;
+        Ok(())
+    })
 }
 
 /// Event kinds in the store.

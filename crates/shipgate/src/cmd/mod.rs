@@ -16,6 +16,7 @@ mod sast;
 mod sbom;
 mod scan_all;
 mod secrets;
+mod serve;
 mod sign;
 mod store;
 
@@ -45,6 +46,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Store(cmd) => store::run(cmd),
         Command::Audit(cmd) => store::audit(cmd),
         Command::Report(args) => store::report(args),
+        Command::Serve(args) => serve::run(args),
         Command::Key(KeyCommand::Generate(args)) => sign::generate(args),
         Command::Sign(args) => sign::sign(args),
         Command::Verify(args) => sign::verify(args),

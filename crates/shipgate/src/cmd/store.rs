@@ -19,15 +19,35 @@ pub fn location(a: &DatabaseArgs) -> anyhow::Result<Location> {
     }
 }
 
-/// Open (creating the SQLite file and its directory if needed) the store.
-pub fn open(a: &DatabaseArgs) -> anyhow::Result<Store> {
+/// Where the store is, with the directory of a SQLite file created (the file itself is
+/// created when it is opened).
+pub fn location_created(a: &DatabaseArgs) -> anyhow::Result<Location> {
     let loc = location(a)?;
     if let Location::Sqlite(path) = &loc
         && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
     {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    Ok(Store::connect_to(&loc)?)
+    Ok(loc)
+}
+
+/// Open (creating the SQLite file and its directory if needed) the store.
+pub fn open(a: &DatabaseArgs) -> anyhow::Result<Store> {
+    Ok(Store::connect_to(&location_created(a)?)?)
+}
+
+/// Opens the store and runs `f` with it on a thread of its own, for callers inside an async
+/// runtime: the PostgreSQL client blocks on a private runtime, which panics when started from
+/// within another one.
+pub fn with_store_off_runtime<T: Send>(
+    a: &DatabaseArgs,
+    f: impl FnOnce(&mut Store) -> anyhow::Result<T> + Send,
+) -> anyhow::Result<T> {
+    std::thread::scope(|s| {
+        s.spawn(|| f(&mut open(a)?))
+            .join()
+            .map_err(|_| anyhow::anyhow!("the store thread panicked"))?
+    })
 }
 
 /// Open a store that must already exist (verify, export, checkpoint read; they never create

@@ -13,5 +13,6 @@ mod report;
 mod runtime;
 mod sast;
 mod secrets;
+mod serve;
 mod sign;
 mod store;
