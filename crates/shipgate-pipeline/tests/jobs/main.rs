@@ -3,6 +3,8 @@
 //! `image:` run as Jobs, their outputs come back, failures and timeouts are reported, and the
 //! Jobs are gone afterwards.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
 use std::path::Path;
 use std::time::Duration;
 
