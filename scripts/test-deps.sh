@@ -16,6 +16,12 @@ install_test_deps() {
   # Pipeline steps run sandboxed with bubblewrap; resource limits use util-linux prlimit.
   command -v bwrap >/dev/null || need_apt+=(bubblewrap)
   python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
+  # The test node (shipgate-testenv node.rs): containerd + runc, the CNI plugins, and
+  # busybox-static for the sandbox and step images (no image is downloaded).
+  [[ -x /usr/bin/containerd ]] || need_apt+=(containerd)
+  [[ -x /usr/sbin/runc ]] || need_apt+=(runc)
+  [[ -x /usr/lib/cni/bridge ]] || need_apt+=(containernetworking-plugins)
+  [[ -x /bin/busybox ]] || need_apt+=(busybox-static)
   if ((${#need_apt[@]})); then
     echo "test-deps: installing ${need_apt[*]}" >&2
     local sudo=""
@@ -32,7 +38,8 @@ install_test_deps() {
   while IFS= read -r line; do
     export "${line?}"
   done < <(bash "$here/test-deps/sbom-schemas.sh")
-  # Kubernetes tests: kube-apiserver + etcd built from Go modules, cached outside the repo.
+  # Kubernetes tests: kube-apiserver + etcd, and the node's kubelet, kube-controller-manager
+  # and kube-scheduler, built from Go modules, cached outside the repo.
   bash "$here/test-control-plane.sh" build
   SHIPGATE_TEST_BIN_DIR="$(bash "$here/test-control-plane.sh" path)"
   export SHIPGATE_TEST_BIN_DIR

@@ -27,8 +27,9 @@
 //! Guarantees: outputs land only in the staging directories; the runner commits them to the
 //! workspace only when the step passed. Nothing else of the workspace changes.
 //!
-//! Caveats: inputs and outputs travel through the API server (like `kubectl cp`), so they are
-//! meant for sources and build results, not for gigabytes. `limits.memory` becomes the
+//! Caveats: inputs and outputs travel through the API server (like `kubectl cp`; streamed,
+//! with a tar file on the runner's disk each way), so they are meant for sources and build
+//! results, not for gigabytes. `limits.memory` becomes the
 //! container's memory limit (and request); `cpu-seconds`, `open-files` and `file-size` have no
 //! Kubernetes equivalent and are not enforced here. A NetworkPolicy is only as good as the
 //! cluster's network plugin (plain `bridge` CNI ignores it).
@@ -479,13 +480,15 @@ async fn copy_logs(pods: &Api<Pod>, pod: &Pod, log: &mut std::fs::File) {
 
 /// Streams the workspace tar into the `receive` container.
 async fn upload(pods: &Api<Pod>, pod: &str, tar: &Path) -> Result<(), String> {
-    let bytes = tokio::fs::read(tar)
+    let mut file = tokio::fs::File::open(tar)
         .await
         .map_err(|e| format!("{}: {e}", tar.display()))?;
-    let script = format!(
-        "head -c {} | tar -x -C /workspace && touch /shipgate/received",
-        bytes.len()
-    );
+    let size = file
+        .metadata()
+        .await
+        .map_err(|e| format!("{}: {e}", tar.display()))?
+        .len();
+    let script = format!("head -c {size} | tar -x -C /workspace && touch /shipgate/received");
     let ap = AttachParams::default()
         .container("receive")
         .stdin(true)
@@ -499,7 +502,7 @@ async fn upload(pods: &Api<Pod>, pod: &str, tar: &Path) -> Result<(), String> {
     let mut stderr = proc.stderr().ok_or("exec: no stderr")?;
     let status = proc.take_status().ok_or("exec: no status")?;
     let write = async move {
-        stdin.write_all(&bytes).await?;
+        tokio::io::copy(&mut file, &mut stdin).await?;
         stdin.flush().await?;
         Ok::<_, std::io::Error>(stdin)
     };
@@ -714,6 +717,67 @@ mod tests {
         let long = job_name("r", &"x".repeat(200));
         assert!(long.len() <= 52, "{long}");
         assert!(job_name("r", "---").starts_with("sg-"));
+    }
+
+    #[test]
+    fn the_job_mounts_each_output_writable_over_a_read_only_workspace() {
+        let env = vec![("A".to_owned(), "1".to_owned())];
+        let j = JobStep {
+            run_id: "r1",
+            step: "build",
+            image: "registry.example/tools:1",
+            command: "make",
+            env: &env,
+            outputs: vec![
+                PathBuf::from("out/bin"),
+                PathBuf::from(".shipgate/artifacts/build"),
+            ],
+            network: false,
+            timeout: Duration::from_secs(300),
+            memory: Some("1Gi"),
+            inputs: Path::new("/nonexistent"),
+            staging: Path::new("/nonexistent"),
+            log: Path::new("/nonexistent"),
+        };
+        let job = serde_json::to_value(job_manifest(&j, "sg-build-x").unwrap()).unwrap();
+        let spec = &job["spec"];
+        assert_eq!(spec["activeDeadlineSeconds"], 300);
+        let pod = &spec["template"]["spec"];
+        let step = &pod["initContainers"][1];
+        assert_eq!(step["name"], "step");
+        assert_eq!(step["command"][2], "make");
+        let mounts: Vec<(String, bool)> = step["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["mountPath"].as_str().unwrap().to_owned(),
+                    m["readOnly"].as_bool().unwrap_or(false),
+                )
+            })
+            .collect();
+        assert_eq!(
+            mounts,
+            vec![
+                ("/workspace".to_owned(), true),
+                ("/tmp".to_owned(), false),
+                ("/workspace/out/bin".to_owned(), false),
+                ("/workspace/.shipgate/artifacts/build".to_owned(), false),
+            ]
+        );
+        assert_eq!(step["resources"]["limits"]["memory"], "1Gi");
+        // `receive` creates the mount points inside the workspace volume.
+        let receive = pod["initContainers"][0]["command"][2].as_str().unwrap();
+        assert!(
+            receive
+                .ends_with("mkdir -p '/workspace/out/bin' '/workspace/.shipgate/artifacts/build'"),
+            "{receive}"
+        );
+        assert_eq!(
+            pod["containers"][0]["volumeMounts"][1]["mountPath"],
+            "/outputs/1"
+        );
     }
 
     #[test]
