@@ -21,6 +21,12 @@ install_test_deps() {
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql-15)
   # Dashboard tests render the pages in headless Chromium (crates/shipgate-server/tests).
   command -v chromium >/dev/null || need_apt+=(chromium)
+  # The test node (shipgate-testenv node.rs): containerd + runc, the CNI plugins, and
+  # busybox-static for the sandbox and step images (no image is downloaded).
+  [[ -x /usr/bin/containerd ]] || need_apt+=(containerd)
+  [[ -x /usr/sbin/runc ]] || need_apt+=(runc)
+  [[ -x /usr/lib/cni/bridge ]] || need_apt+=(containernetworking-plugins)
+  [[ -x /bin/busybox ]] || need_apt+=(busybox-static)
   if ((${#need_apt[@]})); then
     echo "test-deps: installing ${need_apt[*]}" >&2
     local sudo=""
@@ -41,7 +47,8 @@ install_test_deps() {
   while IFS= read -r line; do
     export "${line?}"
   done < <(bash "$here/test-deps/sbom-schemas.sh")
-  # Kubernetes tests: kube-apiserver + etcd built from Go modules, cached outside the repo.
+  # Kubernetes tests: kube-apiserver + etcd, and the node's kubelet, kube-controller-manager
+  # and kube-scheduler, built from Go modules, cached outside the repo.
   bash "$here/test-control-plane.sh" build
   SHIPGATE_TEST_BIN_DIR="$(bash "$here/test-control-plane.sh" path)"
   export SHIPGATE_TEST_BIN_DIR

@@ -8,7 +8,8 @@
 //!   of the steps it needs; a step whose key was seen and whose outputs are intact is skipped;
 //! * [`image`]: reproducible OCI image assembly (sorted entries, fixed mtimes and owners) from
 //!   a base image and step outputs, written as an OCI layout and pushed to a registry;
-//! * [`run`]: the runner, which writes a [`record::RunRecord`] for every run.
+//! * [`run`]: the runner, which writes a [`record::RunRecord`] for every run;
+//! * [`kubernetes`]: the Jobs executor (`run` steps with an `image:` as Kubernetes Jobs).
 //!
 //! Built-in gates run the shipgate binary itself (`shipgate scan <scanner>`) inside the
 //! sandbox; the caller passes the binary's path. This crate never prints.
@@ -18,6 +19,7 @@
 pub mod cache;
 pub mod error;
 pub mod image;
+pub mod kubernetes;
 pub mod record;
 pub mod rootfs;
 pub mod run;

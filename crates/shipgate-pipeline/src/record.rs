@@ -80,6 +80,9 @@ pub struct StepRecord {
     pub gate: Option<GateRecord>,
     /// Image produced, for build-image steps.
     pub image: Option<ImageRecord>,
+    /// `namespace/name` of the Kubernetes Job the step ran as (`--executor kubernetes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
 }
 
 /// What a gate decided.

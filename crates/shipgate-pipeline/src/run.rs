@@ -52,6 +52,9 @@ pub struct RunOptions {
     pub base_env: Vec<(String, String)>,
     /// Layer mtime (`SOURCE_DATE_EPOCH`).
     pub epoch: i64,
+    /// Run `run` steps that have an `image:` as Kubernetes Jobs on this cluster (see
+    /// [`crate::kubernetes`]); every other step still runs locally.
+    pub kubernetes: Option<crate::kubernetes::KubeOptions>,
 }
 
 /// Progress reported to the caller (the library never prints).
@@ -262,6 +265,7 @@ pub fn run(
                     staging: work.join(&step.name),
                     env: step_env(step, opts, &state, &id, &vars),
                     artifacts: state.join("artifacts").join(&step.name),
+                    all_outputs: &all_outputs,
                 };
                 let cache = cache.clone();
                 scope.spawn(move || {
@@ -379,6 +383,7 @@ fn blank(step: &Step, status: StepStatus) -> StepRecord {
         log: None,
         gate: None,
         image: None,
+        job: None,
     }
 }
 
@@ -507,6 +512,10 @@ fn step_key(
     k.field("network", &[step.network as u8]);
     k.field("limits", format!("{:?}", step.limits).as_bytes());
     k.field("isolation", format!("{:?}", opts.isolation).as_bytes());
+    // A Job runs as another user on another machine: not interchangeable with a local run.
+    if opts.kubernetes.is_some() && step.image.is_some() && matches!(step.kind, StepKind::Run(_)) {
+        k.field("executor", b"kubernetes");
+    }
     for nk in need_keys {
         k.field("need", nk.as_bytes());
     }
@@ -638,6 +647,8 @@ struct StepCtx<'a> {
     staging: PathBuf,
     env: Vec<(String, String)>,
     artifacts: PathBuf,
+    /// Outputs of every step (relative to the workspace), sent to Jobs with the workspace.
+    all_outputs: &'a [PathBuf],
 }
 
 fn execute(ctx: &StepCtx<'_>) -> Done {
@@ -716,6 +727,12 @@ fn run_process(
         Resolved::BuildImage(_) => unreachable!("build-image steps run in-process"),
     };
     let pairs = stage(ctx)?;
+    if let (Some(kube), Some(image), Resolved::Run(command)) =
+        (&ctx.opts.kubernetes, &step.image, &ctx.resolved)
+    {
+        let image = substitute(image, &BTreeMap::new())?;
+        return run_in_job(ctx, kube, &image, command, &pairs, record);
+    }
     let isolated = ctx.opts.isolation == Isolation::Bubblewrap;
     let mut binds: Vec<(PathBuf, PathBuf)> = Vec::new();
     if isolated {
@@ -910,6 +927,96 @@ fn run_process(
         commit_outputs(&pairs)?;
     }
     Ok(())
+}
+
+/// A `run` step with an image, as a Kubernetes Job: the workspace goes in as a tar, the
+/// outputs come back into the staging directories and are committed only when it passed.
+fn run_in_job(
+    ctx: &StepCtx<'_>,
+    kube: &crate::kubernetes::KubeOptions,
+    image: &str,
+    command: &str,
+    pairs: &[(PathBuf, PathBuf)],
+    record: &mut StepRecord,
+) -> Result<(), String> {
+    use crate::kubernetes::{JobExit, JobStep};
+    let ws = &ctx.opts.workspace;
+    let outputs: Vec<PathBuf> = ctx
+        .outputs_abs
+        .iter()
+        .map(|o| o.strip_prefix(ws).map(Path::to_path_buf))
+        .collect::<Result<_, _>>()
+        .map_err(|_| "an output outside the workspace cannot be a Job volume".to_owned())?;
+    let mut files = workspace_files(ws).map_err(|e| e.to_string())?;
+    // Earlier steps' outputs are often git-ignored; the step sees them as it would locally.
+    for out in ctx.all_outputs {
+        let dir = ws.join(out);
+        if dir.is_dir() {
+            for e in walk_files(&dir) {
+                if let Ok(rel) = e.strip_prefix(ws) {
+                    files.push(rel.to_path_buf());
+                }
+            }
+        }
+    }
+    files.retain(|f| !outputs.iter().any(|o| f.starts_with(o)));
+    let inputs = ctx.staging.join("inputs.tar");
+    crate::kubernetes::pack_inputs(ws, &files, &inputs)?;
+    let env = crate::kubernetes::pod_env(&ctx.env, ws);
+    let job = JobStep {
+        run_id: &ctx.meta.id,
+        step: &ctx.step.name,
+        image,
+        command,
+        env: &env,
+        outputs,
+        network: ctx.step.network,
+        timeout: ctx.step.timeout,
+        memory: ctx.step.limits.memory.as_deref(),
+        inputs: &inputs,
+        staging: &ctx.staging,
+        log: &ctx.log,
+    };
+    let name = crate::kubernetes::job_name(&ctx.meta.id, &ctx.step.name);
+    record.job = Some(format!("{}/{name}", kube.namespace));
+    let exit = crate::kubernetes::run_job(kube, &job);
+    let _ = std::fs::remove_file(&inputs);
+    match exit? {
+        JobExit::TimedOut => Err(format!(
+            "timed out after {}s (the Job's activeDeadlineSeconds); the Job and its pod were deleted",
+            ctx.step.timeout.as_secs()
+        )),
+        JobExit::Exited(0) => {
+            record.exit_code = Some(0);
+            commit_outputs(pairs)
+        }
+        JobExit::Exited(c) => {
+            record.exit_code = Some(c);
+            Err(format!(
+                "exited with {c}; last lines of {}:\n{}",
+                ctx.log.display(),
+                log_tail(&ctx.log)
+            ))
+        }
+    }
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(e.path()),
+                Ok(_) => out.push(e.path()),
+                Err(_) => {}
+            }
+        }
+    }
+    out
 }
 
 fn build_image(

@@ -23,12 +23,19 @@
 //! deletes their temp dirs) when the test binary exits without dropping them, which is what
 //! happens to statics. See [`process`].
 //!
-//! Deliberately not here: controllers (no namespace deletion, no garbage collection, no pods
-//! run), kubelets, DNS or kube-proxy. Tests use unique namespaces and `url:` webhooks.
+//! * [`Node::start`] adds a real worker node to a control plane (containerd + runc, kubelet,
+//!   kube-controller-manager with the Job controllers, kube-scheduler, a registry to pull
+//!   from); [`node_or_skip`] shares one per test binary with the same skip/fail policy.
+//!
+//! Deliberately not here: DNS, kube-proxy (no Service traffic), NetworkPolicy enforcement
+//! (the bridge CNI ignores policies), and controllers beyond those Jobs need (no namespace
+//! deletion). The control plane alone runs no pods: tests that need them use [`node`].
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod chromium;
 pub mod git;
+pub mod node;
+pub mod oci;
 pub mod pki;
 pub mod postgres;
 pub mod process;
@@ -44,6 +51,7 @@ use base64::Engine as _;
 
 pub use chromium::{Chromium, chromium_or_skip};
 pub use git::{GitFixture, GitHttpServer, GitRequest, git};
+pub use node::{Node, node_or_skip, shared_node};
 pub use pki::{CertPair, TestCa};
 pub use postgres::{Postgres, postgres_or_skip, shared_database_or_skip, shared_postgres};
 pub use process::ManagedProcess;
@@ -122,7 +130,7 @@ pub enum TestEnvError {
     },
 }
 
-fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> TestEnvError {
+pub(crate) fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> TestEnvError {
     let what = what.into();
     move |source| TestEnvError::Io { what, source }
 }
@@ -137,7 +145,7 @@ pub fn bin_dir() -> PathBuf {
     PathBuf::from(home).join(".cache/shipgate/test-bins")
 }
 
-fn find_bin(name: &str) -> Result<PathBuf, TestEnvError> {
+pub(crate) fn find_bin(name: &str) -> Result<PathBuf, TestEnvError> {
     let p = bin_dir().join(name);
     if p.is_file() {
         Ok(p)
@@ -149,7 +157,7 @@ fn find_bin(name: &str) -> Result<PathBuf, TestEnvError> {
     }
 }
 
-fn start_timeout() -> Duration {
+pub(crate) fn start_timeout() -> Duration {
     let secs = std::env::var(ENV_START_TIMEOUT)
         .ok()
         .and_then(|s| s.parse().ok())
@@ -157,7 +165,7 @@ fn start_timeout() -> Duration {
     Duration::from_secs(secs)
 }
 
-fn write(path: &Path, contents: &str) -> Result<(), TestEnvError> {
+pub(crate) fn write(path: &Path, contents: &str) -> Result<(), TestEnvError> {
     std::fs::write(path, contents).map_err(io_err(format!("writing {}", path.display())))
 }
 
@@ -215,7 +223,7 @@ impl Etcd {
     }
 }
 
-fn wait_until(
+pub(crate) fn wait_until(
     process: &mut ManagedProcess,
     what: &str,
     timeout: Duration,
@@ -256,6 +264,7 @@ pub struct ControlPlane {
     kubeconfig: String,
     server: String,
     ca_pem: String,
+    ca: TestCa,
     dir: tempfile::TempDir,
 }
 
@@ -276,6 +285,11 @@ impl ControlPlane {
         let localhost = [IpAddr::V4(Ipv4Addr::LOCALHOST)];
         let serving = ca.server_cert("kube-apiserver", &localhost, &["localhost"])?;
         let admin = ca.client_cert("admin", &["system:masters"])?;
+        // For logs, exec and port-forward through a kubelet (see `node`).
+        let kubelet_client =
+            ca.client_cert("kube-apiserver-kubelet-client", &["system:masters"])?;
+        write(&d.join("kubelet-client.crt"), &kubelet_client.cert_pem)?;
+        write(&d.join("kubelet-client.key"), &kubelet_client.key_pem)?;
         let (sa_key, sa_pub) = pki::signing_key_pair()?;
         write(&d.join("ca.crt"), ca.cert_pem())?;
         write(&d.join("apiserver.crt"), &serving.cert_pem)?;
@@ -316,7 +330,22 @@ impl ControlPlane {
                     "--service-account-signing-key-file={}",
                     d.join("sa.key").display()
                 ))
-                .arg("--authorization-mode=RBAC")
+                // Node: the authorizer for kubelets (`system:node:<name>` in `system:nodes`);
+                // it grants nothing to anyone else.
+                .arg("--authorization-mode=Node,RBAC")
+                .arg(format!(
+                    "--kubelet-client-certificate={}",
+                    d.join("kubelet-client.crt").display()
+                ))
+                .arg(format!(
+                    "--kubelet-client-key={}",
+                    d.join("kubelet-client.key").display()
+                ))
+                .arg(format!(
+                    "--kubelet-certificate-authority={}",
+                    d.join("ca.crt").display()
+                ))
+                .arg("--kubelet-preferred-address-types=InternalIP")
                 .arg("--disable-admission-plugins=ServiceAccount")
                 .arg("--service-cluster-ip-range=10.0.0.0/24")
                 .arg("--allow-privileged=true")
@@ -348,6 +377,7 @@ impl ControlPlane {
                         kubeconfig,
                         server,
                         ca_pem: ca.cert_pem().to_owned(),
+                        ca,
                         dir,
                     });
                 }
@@ -389,6 +419,18 @@ impl ControlPlane {
     /// The cluster CA, PEM.
     pub fn ca_pem(&self) -> &str {
         &self.ca_pem
+    }
+
+    /// The cluster CA (clients and kubelets trust it; it signs their certificates too).
+    pub fn ca(&self) -> &TestCa {
+        &self.ca
+    }
+
+    /// A kubeconfig (YAML, credentials inline) for a client certificate with CN `user` and
+    /// one O per group, e.g. `system:node:<name>` in `system:nodes`.
+    pub fn kubeconfig_for(&self, user: &str, groups: &[&str]) -> Result<String, TestEnvError> {
+        let cert = self.ca.client_cert(user, groups)?;
+        Ok(kubeconfig_yaml(&self.server, &self.ca_pem, &cert))
     }
 
     /// A new admin client. Create one per tokio runtime (per test): a client's connection

@@ -176,6 +176,16 @@ pub enum SandboxMode {
     None,
 }
 
+/// Where `run` steps with an `image:` execute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Executor {
+    /// On this machine, in the sandbox (the image's file system as the root).
+    Local,
+    /// As Kubernetes Jobs (workspace in and outputs out through the API server); steps
+    /// without an image, gates, build-image and shipgate steps still run locally.
+    Kubernetes,
+}
+
 /// `shipgate pipeline run`
 #[derive(Debug, Args)]
 pub struct PipelineRunArgs {
@@ -185,6 +195,19 @@ pub struct PipelineRunArgs {
     /// Step isolation.
     #[arg(long, value_enum, default_value = "bubblewrap", env = env::SHIPGATE_SANDBOX)]
     pub sandbox: SandboxMode,
+    /// Where `run` steps with an `image:` execute.
+    #[arg(long, value_enum, default_value = "local")]
+    pub executor: Executor,
+    /// With --executor kubernetes: the kubeconfig (default: $KUBECONFIG, ~/.kube/config,
+    /// in-cluster).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// With --executor kubernetes: the kubeconfig context.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// With --executor kubernetes: the namespace Jobs are created in (must exist).
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub namespace: String,
     /// Steps run at once (default: the number of CPUs).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,

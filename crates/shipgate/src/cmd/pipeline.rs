@@ -5,12 +5,15 @@ use std::os::unix::fs::MetadataExt as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use shipgate_pipeline::kubernetes::KubeOptions;
 use shipgate_pipeline::record::RunStatus;
 use shipgate_pipeline::run::{Event, RunOptions};
 use shipgate_pipeline::sandbox::Isolation;
 use shipgate_pipeline::{Pipeline, StepStatus};
 
-use crate::cli::{PipelineCommand, PipelineFileArgs, PipelineRunArgs, SandboxMode, SummaryFormat};
+use crate::cli::{
+    Executor, PipelineCommand, PipelineFileArgs, PipelineRunArgs, SandboxMode, SummaryFormat,
+};
 use crate::env;
 
 /// Run a `pipeline` subcommand.
@@ -115,6 +118,11 @@ fn run_pipeline(a: PipelineRunArgs) -> anyhow::Result<i32> {
         no_cache: a.no_cache,
         base_env,
         epoch,
+        kubernetes: (a.executor == Executor::Kubernetes).then(|| KubeOptions {
+            kubeconfig: a.kubeconfig.clone(),
+            context: a.context.clone(),
+            namespace: a.namespace.clone(),
+        }),
     };
     let quiet_json = a.format == SummaryFormat::Json;
     let mut on_event = |e: Event<'_>| match e {

@@ -598,3 +598,58 @@ fn gate_decisions_are_recorded_without_the_sandbox() {
             .exists()
     );
 }
+
+#[test]
+fn image_steps_run_as_kubernetes_jobs() {
+    let Some((cp, node)) = shipgate_testenv::node_or_skip("image_steps_run_as_kubernetes_jobs")
+    else {
+        return;
+    };
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let nss: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+                kube::Api::all(cp.client().await.unwrap());
+            let ns = serde_json::from_value(serde_json::json!({"metadata": {"name": "cli-jobs"}}))
+                .unwrap();
+            nss.create(&Default::default(), &ns).await.unwrap();
+        });
+    let ws = Ws::new(&format!(
+        r#"pipeline:
+  steps:
+    - name: in-a-job
+      image: {}
+      run: mkdir -p out/k && cat src/server.sh > out/k/copy
+      outputs: [out/k]
+    - name: local
+      needs: [in-a-job]
+      run: test -f out/k/copy
+"#,
+        node.busybox_image()
+    ));
+    let kubeconfig = cp.kubeconfig_path().unwrap().display().to_string();
+    let r = ws.run(&[
+        "--sandbox",
+        "none",
+        "--executor",
+        "kubernetes",
+        "--kubeconfig",
+        &kubeconfig,
+        "--namespace",
+        "cli-jobs",
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let rec = r.json();
+    let job = step(&rec, "in-a-job")["job"].as_str().unwrap_or_default();
+    assert!(job.starts_with("cli-jobs/sg-in-a-job-"), "{rec}");
+    assert!(
+        step(&rec, "local").get("job").is_none(),
+        "steps without an image stay local"
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("out/k/copy")).unwrap(),
+        "#!/bin/sh\necho serving\n"
+    );
+}
