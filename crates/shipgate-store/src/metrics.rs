@@ -4,6 +4,8 @@
 //! * **build success rate**: pipeline runs with status `passed` / all runs;
 //! * **vulnerability counts over time**: per UTC day, the summary counts of the *latest* report
 //!   of each (scanner, target) that day, summed over targets;
+//! * reports are ordered by time, then by recording order (row id): of two scans within the
+//!   same second, the one recorded second is the later one;
 //! * **MTTR** per severity: for each unsuppressed finding (scanner, target, fingerprint), from
 //!   the first report that has it to the first later report of the same scanner and target that
 //!   does not; findings never absent since are counted as open;
@@ -18,7 +20,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::Store;
-use crate::db::params;
+use crate::db::{Db, params};
 use crate::error::StoreError;
 
 /// Everything `shipgate report` shows.
@@ -81,18 +83,61 @@ const SEVERITY_ORDER: [&str; 5] = ["critical", "high", "medium", "low", "info"];
 
 /// Per (scanner, target, fingerprint) of an unsuppressed finding: its severity, when it was
 /// first seen and when it was first absent from a later report of the same target (NULL:
-/// still open). The mean is taken in Rust: RFC 3339 text has no portable SQL arithmetic.
+/// still open). Reports are ordered by (time, row id): of two reports with the same time, the
+/// one recorded later is the later one. The mean is taken in Rust: RFC 3339 text has no
+/// portable SQL arithmetic.
 const MTTR_SQL: &str = "WITH occ AS (
        SELECT r.scanner, r.target, f.fingerprint, MIN(f.severity) AS severity, MIN(r.time) AS first_seen
        FROM findings f JOIN scan_reports r ON r.id = f.report_id
        WHERE f.suppressed = 0 AND r.time >= ?1
-       GROUP BY r.scanner, r.target, f.fingerprint)
+       GROUP BY r.scanner, r.target, f.fingerprint),
+     firsts AS (
+       SELECT o.scanner, o.target, o.fingerprint, o.severity, o.first_seen,
+         (SELECT MIN(r1.id) FROM scan_reports r1 JOIN findings f1 ON f1.report_id = r1.id
+          WHERE r1.scanner = o.scanner AND r1.target = o.target AND r1.time = o.first_seen
+            AND f1.fingerprint = o.fingerprint AND f1.suppressed = 0) AS first_id
+       FROM occ o)
      SELECT o.severity, o.first_seen,
        (SELECT MIN(r2.time) FROM scan_reports r2
-        WHERE r2.scanner = o.scanner AND r2.target = o.target AND r2.time > o.first_seen
+        WHERE r2.scanner = o.scanner AND r2.target = o.target
+          AND (r2.time > o.first_seen OR (r2.time = o.first_seen AND r2.id > o.first_id))
           AND NOT EXISTS (SELECT 1 FROM findings f2
                           WHERE f2.report_id = r2.id AND f2.fingerprint = o.fingerprint)) AS fixed_at
-     FROM occ o";
+     FROM firsts o";
+
+/// Per UTC day from `from_day` on (`YYYY-MM-DD` or any RFC 3339 prefix; `""`: everything), the
+/// summary counts of the latest report of each (scanner, target) that day — latest by time,
+/// then by row id — summed over targets.
+pub(crate) fn daily_counts(db: &mut Db, from_day: &str) -> Result<Vec<DayCounts>, StoreError> {
+    db.query(
+        "reading the daily counts",
+        "WITH daily AS (
+           SELECT substr(time, 1, 10) AS day, scanner, target, MAX(time) AS t
+           FROM scan_reports WHERE time >= ?1 GROUP BY substr(time, 1, 10), scanner, target),
+         picked AS (
+           SELECT d.day, MAX(r.id) AS id FROM daily d JOIN scan_reports r
+             ON r.scanner = d.scanner AND r.target = d.target AND r.time = d.t
+           GROUP BY d.day, d.scanner, d.target)
+         SELECT p.day, CAST(SUM(r.critical) AS BIGINT), CAST(SUM(r.high) AS BIGINT),
+                CAST(SUM(r.medium) AS BIGINT), CAST(SUM(r.low) AS BIGINT),
+                CAST(SUM(r.info) AS BIGINT)
+         FROM picked p JOIN scan_reports r ON r.id = p.id
+         GROUP BY p.day ORDER BY p.day",
+        params![from_day],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(DayCounts {
+            day: r.string(0)?,
+            critical: r.u64(1)?,
+            high: r.u64(2)?,
+            medium: r.u64(3)?,
+            low: r.u64(4)?,
+            info: r.u64(5)?,
+        })
+    })
+    .collect()
+}
 
 impl Store {
     /// Computes [`Metrics`] over records at or after `since` (RFC 3339; None: everything).
@@ -107,32 +152,7 @@ impl Store {
             params![&lower],
         )?;
         let (runs_total, runs_passed) = (r.u64(0)?, r.u64(1)?);
-        let findings_by_day = db
-            .query(
-                "reading the daily counts",
-                "WITH latest AS (
-                   SELECT substr(time, 1, 10) AS day, scanner, target, MAX(time) AS t
-                   FROM scan_reports WHERE time >= ?1 GROUP BY substr(time, 1, 10), scanner, target)
-                 SELECT l.day, CAST(SUM(r.critical) AS BIGINT), CAST(SUM(r.high) AS BIGINT),
-                        CAST(SUM(r.medium) AS BIGINT), CAST(SUM(r.low) AS BIGINT),
-                        CAST(SUM(r.info) AS BIGINT)
-                 FROM latest l JOIN scan_reports r
-                   ON r.scanner = l.scanner AND r.target = l.target AND r.time = l.t
-                 GROUP BY l.day ORDER BY l.day",
-                params![&lower],
-            )?
-            .iter()
-            .map(|r| {
-                Ok(DayCounts {
-                    day: r.string(0)?,
-                    critical: r.u64(1)?,
-                    high: r.u64(2)?,
-                    medium: r.u64(3)?,
-                    low: r.u64(4)?,
-                    info: r.u64(5)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let findings_by_day = daily_counts(db, &lower)?;
         // severity -> (fixed, open, sum of seconds)
         let mut by: BTreeMap<(usize, String), (u64, u64, f64)> = BTreeMap::new();
         db.for_each("computing MTTR", MTTR_SQL, params![&lower], |r| {

@@ -500,35 +500,7 @@ impl Store {
     /// latest report of each (scanner, target) that day, summed over targets (the same
     /// definition as [`Store::metrics`]' `findings_by_day`, over a bounded range).
     pub fn findings_trend(&mut self, from_day: &str) -> Result<Vec<DayCounts>, StoreError> {
-        self.db
-            .query(
-                "reading the findings trend",
-                "WITH daily AS (
-                   SELECT substr(time, 1, 10) AS day, scanner, target, MAX(time) AS t
-                   FROM scan_reports WHERE time >= ?1 GROUP BY substr(time, 1, 10), scanner, target),
-                 picked AS (
-                   SELECT d.day, MAX(r.id) AS id FROM daily d JOIN scan_reports r
-                     ON r.scanner = d.scanner AND r.target = d.target AND r.time = d.t
-                   GROUP BY d.day, d.scanner, d.target)
-                 SELECT p.day, CAST(SUM(r.critical) AS BIGINT), CAST(SUM(r.high) AS BIGINT),
-                        CAST(SUM(r.medium) AS BIGINT), CAST(SUM(r.low) AS BIGINT),
-                        CAST(SUM(r.info) AS BIGINT)
-                 FROM picked p JOIN scan_reports r ON r.id = p.id
-                 GROUP BY p.day ORDER BY p.day",
-                params![from_day],
-            )?
-            .iter()
-            .map(|r| {
-                Ok(DayCounts {
-                    day: r.string(0)?,
-                    critical: r.u64(1)?,
-                    high: r.u64(2)?,
-                    medium: r.u64(3)?,
-                    low: r.u64(4)?,
-                    info: r.u64(5)?,
-                })
-            })
-            .collect()
+        crate::metrics::daily_counts(&mut self.db, from_day)
     }
 
     /// Events of the given kinds (all kinds when empty), newest first (by row id).

@@ -990,3 +990,29 @@ fn dashboard_reads_page_correctly_and_agree_on_both_backends() {
         .collect();
     assert!(all.windows(2).all(|w| w[0] == w[1]), "{all:#?}");
 }
+
+#[test]
+fn reports_with_the_same_time_count_in_recording_order() {
+    for db in backends("reports_with_the_same_time_count_in_recording_order") {
+        let mut s = db.open();
+        // A finding, then its fix, scanned within the same second.
+        for r in [
+            report("app", vec![finding("f1", "high")]),
+            report("app", vec![]),
+        ] {
+            s.ingest_json("r.json", &r, t("2026-03-01T10:00:00Z"))
+                .unwrap();
+        }
+        let m = s.metrics(None).unwrap();
+        assert_eq!(m.findings_by_day.len(), 1, "{}", db.backend);
+        assert_eq!(
+            m.findings_by_day[0].high, 0,
+            "{}: the fix is the latest",
+            db.backend
+        );
+        assert_eq!((m.mttr[0].fixed, m.mttr[0].open), (1, 0), "{}", db.backend);
+        assert_eq!(m.mttr[0].mean_seconds, Some(0.0), "{}", db.backend);
+        assert_eq!(s.latest_counts().unwrap().high, 0, "{}", db.backend);
+        assert_eq!(s.findings_trend("2026-03-01").unwrap(), m.findings_by_day);
+    }
+}
