@@ -4,7 +4,7 @@
 //! `cargo run --release -p shipgate-store --example store_bench -- [N] [M] [DATABASE]`
 //! (defaults 100000 and 1000000; the targets: ingest 100k < 10 s, verify 1M < 5 s).
 //! DATABASE is a `postgres://` URL (an empty database) or a SQLite path; default: a SQLite
-//! file in a temp dir.
+//! file in a temp dir. `0 0 DATABASE` only verifies an existing store.
 #![allow(clippy::print_stdout, clippy::unwrap_used)] // a benchmark prints its figures
 
 use std::time::Instant;
