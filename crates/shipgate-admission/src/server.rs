@@ -680,22 +680,6 @@ impl Server {
     }
 }
 
-/// Resolves on SIGTERM or Ctrl-C (what Kubernetes sends to stop a pod).
-pub async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        () = term => {},
-    }
-}
-
 /// A cheap change detector: (path, size, mtime, inode) of every file under the paths.
 /// Kubernetes Secret/ConfigMap volumes swap a symlink on update, which changes the inode.
 fn fingerprint(paths: &[PathBuf]) -> Vec<(PathBuf, u64, Option<SystemTime>, u64)> {

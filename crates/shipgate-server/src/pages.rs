@@ -3,8 +3,9 @@
 
 use http::StatusCode;
 use serde_json::Value;
+use shipgate_store::export::LedgerEntry;
 use shipgate_store::query::{
-    EventRow, FindingFilter, FindingRow, LedgerRow, Page, RunDetail, RunFilter, RunRow,
+    EventRow, FindingFilter, FindingRow, Page, RunDetail, RunFilter, RunRow,
 };
 
 use crate::html::{Href, Html, Nav, layout};
@@ -505,7 +506,7 @@ pub(crate) fn events(
 
 /// `/audit`.
 pub(crate) fn audit(
-    page: &Page<LedgerRow>,
+    page: &Page<LedgerEntry>,
     v: Option<&VerifyResult>,
     limit: u32,
     default: u32,

@@ -68,7 +68,7 @@ impl Store {
     }
 }
 
-fn entry_of(r: &Row) -> Result<LedgerEntry, StoreError> {
+pub(crate) fn entry_of(r: &Row) -> Result<LedgerEntry, StoreError> {
     Ok(LedgerEntry {
         seq: r.i64(0)?,
         time: r.string(1)?,

@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::Store;
 use crate::db::{Db, Param, Row, params};
 use crate::error::StoreError;
+use crate::export::{LedgerEntry, entry_of};
 use crate::metrics::DayCounts;
 
 /// Largest page a caller may ask for.
@@ -165,25 +166,6 @@ pub struct EventRow {
     pub time: String,
     /// The event's body (`null` when the stored record cannot be read).
     pub body: Value,
-}
-
-/// A ledger entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LedgerRow {
-    /// Position in the chain (page key).
-    pub seq: i64,
-    /// RFC 3339.
-    pub time: String,
-    /// Record kind.
-    pub kind: String,
-    /// Row id in the kind's table.
-    pub record_id: i64,
-    /// sha256 of the record.
-    pub record_hash: String,
-    /// Hash of the previous entry.
-    pub prev_hash: String,
-    /// Hash of this entry.
-    pub hash: String,
 }
 
 /// Summary counts by severity.
@@ -569,7 +551,7 @@ impl Store {
     }
 
     /// Ledger entries, newest first (by seq).
-    pub fn ledger_page(&mut self, page: PageRequest) -> Result<Page<LedgerRow>, StoreError> {
+    pub fn ledger_page(&mut self, page: PageRequest) -> Result<Page<LedgerEntry>, StoreError> {
         let fetch = |db: &mut Db, dir: &Direction, limit: usize| {
             let (cmp, order, key) = dir.sql();
             let sql = format!(
@@ -578,18 +560,7 @@ impl Store {
             );
             db.query("reading the ledger", &sql, &keyset_params(key, limit, None))?
                 .iter()
-                .map(|r| {
-                    let e = LedgerRow {
-                        seq: r.i64(0)?,
-                        time: r.string(1)?,
-                        kind: r.string(2)?,
-                        record_id: r.i64(3)?,
-                        record_hash: r.string(4)?,
-                        prev_hash: r.string(5)?,
-                        hash: r.string(6)?,
-                    };
-                    Ok((e.seq, e))
-                })
+                .map(|r| entry_of(r).map(|e| (e.seq, e)))
                 .collect()
         };
         let exists = |db: &mut Db, key: i64, newer: bool| {

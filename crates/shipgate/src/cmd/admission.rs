@@ -104,7 +104,7 @@ fn serve(a: AdmissionServeArgs) -> anyhow::Result<i32> {
             server.local_addr()?
         );
         server
-            .run(shipgate_admission::server::shutdown_signal())
+            .run(super::shutdown_signal())
             .await
             .context("webhook failed")?;
         eprintln!("shipgate admission: stopped");

@@ -709,7 +709,7 @@ async fn agent(a: GitopsRunArgs) -> anyhow::Result<i32> {
     );
     let (stop, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        shipgate_admission::server::shutdown_signal().await;
+        super::shutdown_signal().await;
         let _ = stop.send(true);
     });
     let result = agent.run(rx).await.map_err(|e| anyhow::anyhow!("{e}"));

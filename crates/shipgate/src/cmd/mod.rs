@@ -54,3 +54,20 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::VerifyAttestation(args) => sign::verify_attestation(args),
     }
 }
+
+/// Resolves on SIGTERM or Ctrl-C (what Kubernetes sends to stop a pod): the long-running
+/// commands (`serve`, `admission serve`, `gitops run`) stop gracefully on it.
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        () = term => {},
+    }
+}

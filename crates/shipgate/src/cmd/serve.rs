@@ -38,7 +38,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<i32> {
                 "disabled: read-only"
             }
         );
-        server.run(shipgate_server::shutdown_signal()).await?;
+        server.run(super::shutdown_signal()).await?;
         eprintln!("shipgate serve: stopped");
         anyhow::Ok(())
     })?;
