@@ -1,5 +1,6 @@
 //! Charts rendered on the server as inline SVG (no script, no external asset).
 
+pub(crate) use shipgate_store::metrics::human_duration;
 use shipgate_store::metrics::{DayCounts, Mttr};
 
 use crate::html::Html;
@@ -198,20 +199,6 @@ pub(crate) fn mttr_chart(h: &mut Html, rows: &[Mttr]) {
 fn fmt(v: f64) -> String {
     let s = format!("{v:.2}");
     s.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
-
-/// `90s`, `12m`, `3.5h`, `2.1d`.
-pub(crate) fn human_duration(secs: f64) -> String {
-    let s = secs.max(0.0);
-    if s >= 86_400.0 {
-        format!("{:.1}d", s / 86_400.0)
-    } else if s >= 3_600.0 {
-        format!("{:.1}h", s / 3_600.0)
-    } else if s >= 60.0 {
-        format!("{:.0}m", s / 60.0)
-    } else {
-        format!("{s:.0}s")
-    }
 }
 
 #[cfg(test)]

@@ -224,3 +224,18 @@ impl Store {
         })
     }
 }
+
+/// A duration for people (MTTR in `shipgate report` and the dashboard): `90s`, `12m`, `3.5h`,
+/// `2.1d`.
+pub fn human_duration(secs: f64) -> String {
+    let s = secs.max(0.0);
+    if s >= 86_400.0 {
+        format!("{:.1}d", s / 86_400.0)
+    } else if s >= 3_600.0 {
+        format!("{:.1}h", s / 3_600.0)
+    } else if s >= 60.0 {
+        format!("{:.0}m", s / 60.0)
+    } else {
+        format!("{s:.0}s")
+    }
+}

@@ -1,6 +1,7 @@
 //! `shipgate store ingest`, `shipgate audit verify`.
 
 use anyhow::Context;
+use shipgate_store::metrics::human_duration;
 use shipgate_store::{Location, Store};
 
 use crate::cli::{
@@ -166,19 +167,6 @@ pub fn report(a: crate::cli::MetricsReportArgs) -> anyhow::Result<i32> {
         )?;
     }
     Ok(0)
-}
-
-fn human_duration(secs: f64) -> String {
-    let s = secs.max(0.0);
-    if s >= 86_400.0 {
-        format!("{:.1}d", s / 86_400.0)
-    } else if s >= 3_600.0 {
-        format!("{:.1}h", s / 3_600.0)
-    } else if s >= 60.0 {
-        format!("{:.0}m", s / 60.0)
-    } else {
-        format!("{s:.0}s")
-    }
 }
 
 fn ingest(a: StoreIngestArgs) -> anyhow::Result<i32> {
